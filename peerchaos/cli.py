@@ -1,0 +1,234 @@
+"""The `peerchaos` command: manifests, up, status, fault, down, doctor.
+
+Every failure a person can cause (bad spec, unknown pod, no ensemble up) ends as one
+line on stderr and exit code 2 (1 for failures of the system under test), never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from peerchaos import ensemble as ens
+from peerchaos.errors import PeerchaosError, UsageError
+from peerchaos.manifests import render, to_yaml
+from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
+from peerchaos.spec import load_spec
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+STATE_DIR = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    envvar="PEERCHAOS_STATE_DIR",
+    help="Where the local runtime keeps its state (one ensemble per dir).",
+)
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn PeerchaosError into `peerchaos: <line>` and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PeerchaosError as error:
+            err.print(f"peerchaos: {error}", markup=False)
+            sys.exit(error.exit_code)
+        except KeyboardInterrupt:
+            err.print("peerchaos: interrupted")
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group()
+@click.version_option(package_name="peerchaos")
+def main() -> None:
+    """Chaos and failover experiments for ZooKeeper behind Kubernetes Services."""
+
+
+@main.command()
+@click.argument("spec", type=click.Path(path_type=Path), required=False)
+@one_line_errors
+def manifests(spec: Path | None) -> None:
+    """Print the Kubernetes objects for SPEC (default spec when omitted)."""
+    click.echo(to_yaml(render(load_spec(spec))), nl=False)
+
+
+@main.command()
+@click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="Ensemble spec (YAML).")
+@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for a leader.")
+@STATE_DIR
+@one_line_errors
+def up(spec_path: Path | None, timeout: float, state_dir: Path) -> None:
+    """Bring an ensemble up; returns once a write through the client Service succeeded."""
+    spec = load_spec(spec_path)
+    runtime = LocalRuntime(state_dir, spec.local)
+    started = time.monotonic()
+    with err.status(f"starting {spec.replicas} peers of {spec.name} …") as status:
+        runtime.apply(render(spec))
+        try:
+            status.update("waiting for a leader …")
+            leader = ens.wait_for_leader(runtime, timeout)
+            leader_s = time.monotonic() - started
+            status.update("writing through the client Service …")
+            ens.canary_write(runtime, timeout_s=max(5.0, timeout - leader_s))
+        except BaseException:
+            _print_log_tails(runtime)
+            runtime.teardown()
+            raise
+    elapsed = time.monotonic() - started
+    host, port = runtime.client_service_address()
+    mode = runtime.status()["mode"]
+    out.print(
+        f"{spec.name}: {spec.replicas} peers up ({mode} mode), leader {leader} after "
+        f"{leader_s:.2f} s, first write through {spec.client_service.name} {host}:{port} "
+        f"acknowledged after {elapsed:.2f} s"
+    )
+    out.print(f"state dir {runtime.state.root}; DNS {':'.join(map(str, runtime.dns_server()))}")
+
+
+def _print_log_tails(runtime: LocalRuntime) -> None:
+    logs = sorted(runtime.state.logs_dir.glob("*.log")) if runtime.state.logs_dir.exists() else []
+    for path in [runtime.state.daemon_log, *logs]:
+        if path.exists():
+            tail = path.read_text(errors="replace").strip().splitlines()[-3:]
+            for line in tail:
+                err.print(f"  {path.name}: {line}", markup=False)
+
+
+def status_data(runtime: LocalRuntime) -> dict[str, Any]:
+    raw = runtime.status()
+    peer_roles = ens.roles(runtime)
+    dns_server = tuple(raw["dns"])
+    namespace, headless = raw["namespace"], raw["headless_service"]
+    names = [f"{headless}.{namespace}.svc.cluster.local"]
+    names += [f"{p['name']}.{names[0]}" for p in raw["pods"]]
+    names += [f"{svc}.{namespace}.svc.cluster.local" for svc in raw["cluster_ips"]]
+    for pod in raw["pods"]:
+        peer = peer_roles[pod["name"]]
+        pod["mode"] = "paused" if pod["paused"] else peer.mode
+        pod["epoch"] = peer.epoch
+        pod["zxid"] = None if peer.zxid is None else hex(peer.zxid)
+    raw["leader"] = ens.current_leader(peer_roles)
+    raw["dns_answers"] = [
+        {"name": a.name, "rcode": a.rcode, "addresses": list(a.addresses), "ttl": a.ttl}
+        for a in (ens.resolve(dns_server, name) for name in names)
+    ]
+    return raw
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@STATE_DIR
+@one_line_errors
+def status(as_json: bool, state_dir: Path) -> None:
+    """Pods, endpoints and what DNS answers, right now."""
+    data = status_data(LocalRuntime(state_dir))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    pods = Table("pod", "ip", "phase", "ready", "mode", "epoch", "restarts", title="pods")
+    for p in data["pods"]:
+        pods.add_row(
+            p["name"],
+            p["ip"] or "-",
+            p["phase"],
+            "yes" if p["ready"] else "no",
+            p["mode"],
+            str(p["epoch"] if p["epoch"] is not None else "-"),
+            str(p["restarts"]),
+        )
+    out.print(pods)
+    endpoints = Table("service", "ready", "not ready", title="endpoints")
+    for e in data["endpoints"]:
+        ready = ", ".join(e["ready"]) if e["exists"] else "(Endpoints deleted)"
+        endpoints.add_row(e["service"], ready or "-", ", ".join(e["not_ready"]) or "-")
+    out.print(endpoints)
+    answers = Table("name", "rcode", "A", "ttl", title=f"DNS {data['dns'][0]}:{data['dns'][1]}")
+    for a in data["dns_answers"]:
+        answers.add_row(
+            a["name"], a["rcode"], ", ".join(a["addresses"]) or "-", str(a["ttl"] or "-")
+        )
+    out.print(answers)
+    out.print(f"leader: {data['leader'] or 'none'}   mode: {data['mode']}")
+
+
+FAULT_ACTIONS = ("kill", "unready", "ready", "pause", "resume", "partition", "heal")
+
+
+@main.command()
+@click.argument("action", type=click.Choice(FAULT_ACTIONS))
+@click.argument("target", required=False)
+@STATE_DIR
+@one_line_errors
+def fault(action: str, target: str | None, state_dir: Path) -> None:
+    """Inject a fault by hand. TARGET: leader, follower, random or a pod name."""
+    runtime = LocalRuntime(state_dir)
+    if action == "heal":
+        t = runtime.heal()
+        out.print(f"healed partitions at {_clock(t)}")
+        return
+    if target is None:
+        raise UsageError(f"fault {action}: needs a TARGET (leader, follower, random or a pod name)")
+    pod = ens.pick_target(runtime, target)
+    if action == "partition":
+        t = runtime.partition([[pod]])
+    else:
+        method = {
+            "kill": runtime.kill,
+            "unready": runtime.make_unready,
+            "ready": runtime.make_ready,
+            "pause": runtime.pause,
+            "resume": runtime.resume,
+        }[action]
+        t = method(pod)
+    out.print(f"{action} {pod} at {_clock(t)}")
+
+
+def _clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+
+
+@main.command()
+@STATE_DIR
+@one_line_errors
+def down(state_dir: Path) -> None:
+    """Stop everything the local runtime started; harmless when nothing is up."""
+    started = time.monotonic()
+    removed = LocalRuntime(state_dir).teardown()
+    took = time.monotonic() - started
+    out.print(
+        f"down in {took:.2f} s"
+        + (f" ({len(removed)} things removed)" if removed else " (nothing was up)")
+    )
+
+
+@main.command()
+@one_line_errors
+def doctor() -> None:
+    """What this machine needs for the local runtime, and how to install what is missing."""
+    from peerchaos.doctor import diagnose, format_checks, ready
+
+    checks = diagnose()
+    click.echo(format_checks(checks))
+    sys.exit(0 if ready(checks) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""The ensemble seen from outside, through any runtime: roles, quorum, DNS, a canary write.
+
+These are the questions a person asks of a ZooKeeper ensemble after touching it — who
+leads, in which epoch, does a majority follow, what does DNS answer, does a write
+through the client Service go through — answered the same way on every runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from peerchaos.errors import PeerchaosError, UsageError
+from peerchaos.runtime.base import Runtime
+from peerchaos.zookeeper.fourletter import ServerRole, role
+
+
+def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, ServerRole]:
+    """Each pod's `srvr` answer; pods without an address are `unreachable`."""
+    result = {}
+    for pod in runtime.pods():
+        if pod.ip is None or pod.phase != "Running":
+            result[pod.name] = ServerRole("unreachable")
+            continue
+        host, port = runtime.pod_address(pod.name)
+        result[pod.name] = role(host, port, timeout_s)
+    return result
+
+
+def current_leader(peer_roles: dict[str, ServerRole]) -> str | None:
+    """The one leader, if a majority (itself included) is serving with it, else None.
+
+    A follower's zxid keeps the old epoch until the first write of the new one, so the
+    epoch is read from the leader alone; two leaders at once (a partition) give None.
+    """
+    leaders = [name for name, r in peer_roles.items() if r.mode == "leader"]
+    followers = [r for r in peer_roles.values() if r.mode == "follower"]
+    if len(leaders) == 1 and 1 + len(followers) > len(peer_roles) // 2:
+        return leaders[0]
+    if len(peer_roles) == 1:
+        name, only = next(iter(peer_roles.items()))
+        if only.mode == "standalone":
+            return name
+    return None
+
+
+def wait_for_leader(runtime: Runtime, timeout_s: float, exclude: str | None = None) -> str:
+    """Block until a leader with a following majority exists (not `exclude`)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        leader = current_leader(roles(runtime, timeout_s=0.3))
+        if leader is not None and leader != exclude:
+            return leader
+        time.sleep(0.05)
+    raise PeerchaosError(f"ensemble: no leader with a following majority within {timeout_s:g} s")
+
+
+def canary_write(runtime: Runtime, timeout_s: float = 15.0) -> float:
+    """Write a unique value through the client Service; returns the wall time it was acked."""
+    from kazoo.client import KazooClient
+    from kazoo.exceptions import KazooException
+
+    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    host, port = runtime.client_service_address()
+    deadline = time.monotonic() + timeout_s
+    last_error = "no attempt"
+    while time.monotonic() < deadline:
+        client = KazooClient(hosts=f"{host}:{port}", timeout=5, connection_retry=None)
+        try:
+            client.start(timeout=max(0.5, min(5.0, deadline - time.monotonic())))
+            client.ensure_path("/peerchaos")
+            value = uuid.uuid4().hex.encode()
+            if client.exists("/peerchaos/canary"):
+                client.set("/peerchaos/canary", value)
+            else:
+                client.create("/peerchaos/canary", value)
+            return time.time()
+        except (KazooException, Exception) as error:  # kazoo raises plain timeouts too
+            last_error = f"{type(error).__name__}: {error}"
+            time.sleep(0.1)
+        finally:
+            client.stop()
+            client.close()
+    raise PeerchaosError(
+        f"client Service {host}:{port}: no acknowledged write within {timeout_s:g} s ({last_error})"
+    )
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    name: str
+    rcode: str
+    addresses: tuple[str, ...]
+    ttl: int | None
+
+
+def resolve(server: tuple[str, int], name: str, timeout_s: float = 1.0) -> DnsAnswer:
+    """Ask the runtime's DNS server for A records of `name`, on the wire."""
+    query = dns.message.make_query(name, dns.rdatatype.A)
+    try:
+        reply = dns.query.udp(query, server[0], port=server[1], timeout=timeout_s)
+    except (dns.exception.Timeout, OSError) as error:
+        return DnsAnswer(name, f"error: {type(error).__name__}", (), None)
+    addresses: list[str] = []
+    ttl = None
+    for rrset in reply.answer:
+        if rrset.rdtype == dns.rdatatype.A:
+            addresses += [item.address for item in rrset]
+            ttl = rrset.ttl
+    return DnsAnswer(name, dns.rcode.to_text(reply.rcode()), tuple(sorted(addresses)), ttl)
+
+
+def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None) -> str:
+    """A pod name for `leader`, `follower`, `random` or a pod name (checked)."""
+    names = [pod.name for pod in runtime.pods()]
+    if target in names:
+        return target
+    rng = rng or random.Random()
+    if target == "random":
+        return rng.choice(names)
+    if target in ("leader", "follower"):
+        peer_roles = roles(runtime)
+        leader = current_leader(peer_roles)
+        if leader is None:
+            raise PeerchaosError(f"target {target}: the ensemble has no leader now")
+        if target == "leader":
+            return leader
+        followers = [n for n, r in peer_roles.items() if r.mode == "follower"]
+        if not followers:
+            raise PeerchaosError("target follower: no peer is following now")
+        return rng.choice(sorted(followers))
+    raise UsageError(
+        f"target {target!r}: expected leader, follower, random or a pod name ({', '.join(names)})"
+    )

@@ -1,0 +1,1 @@
+"""Runtimes: where pods live. Everything above this package is written once."""

@@ -1,0 +1,1 @@
+"""The local runtime: real ZooKeeper servers with Kubernetes Service/DNS semantics."""

@@ -1,0 +1,147 @@
+"""One pod incarnation of the local runtime: a real ZooKeeper JVM with its own address.
+
+A pod owns its data dir across incarnations (the PVC), and its address and network
+namespace for one incarnation only. Its process runs in its own process group, so a
+pause (SIGSTOP) freezes everything the pod runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from peerchaos.runtime.local.objects import Ensemble
+from peerchaos.runtime.local.state import StateDir
+from peerchaos.zookeeper.config import PeerConfig, java_command, servers_from_env, zoo_cfg
+
+
+@dataclass
+class Pod:
+    """The controller's record of one ordinal; `process` is the current incarnation."""
+
+    name: str
+    ordinal: int
+    ip: str | None = None
+    netns: str | None = None
+    process: asyncio.subprocess.Process | None = None
+    started_at: float | None = None
+    ready: bool = False
+    paused: bool = False
+    restarts: int = 0
+    incarnation: int = 0
+    prober: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.running and self.process else None
+
+    @property
+    def phase(self) -> str:
+        return "Running" if self.running else "Pending"
+
+
+def hosts_file(own_ip: str, own_fqdn: str, pod: str, published: dict[str, tuple[str, ...]]) -> str:
+    """The pod's /etc/hosts as the kubelet writes it: localhost and the pod's own name.
+
+    `published` adds the DNS A records (loopback mode only, where the JVM cannot be
+    pointed at a DNS server and reads this file instead).
+    """
+    lines = ["127.0.0.1\tlocalhost", f"{own_ip}\t{own_fqdn}\t{pod}"]
+    for name, addresses in sorted(published.items()):
+        if name != own_fqdn:
+            lines += [f"{address}\t{name}" for address in addresses]
+    return "\n".join(lines) + "\n"
+
+
+def resolv_conf(dns_ip: str, namespace: str) -> str:
+    """The pod's resolv.conf as the kubelet writes it for dnsPolicy ClusterFirst."""
+    search = f"{namespace}.svc.cluster.local svc.cluster.local cluster.local"
+    return f"nameserver {dns_ip}\nsearch {search}\noptions ndots:5\n"
+
+
+def prepare_files(
+    state: StateDir, ensemble: Ensemble, pod: Pod, bind_address: str | None, jvm_hosts: Path | None
+) -> list[str]:
+    """Write myid and zoo.cfg for this incarnation; return the JVM command line."""
+    env = ensemble.env
+    pod_dir = state.pod_dir(pod.name)
+    data_dir = pod_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "myid").write_text(f"{pod.ordinal + 1}\n")
+    extra = tuple(env.get("ZOO_CFG_EXTRA", "").split())
+    peer = PeerConfig(
+        myid=pod.ordinal + 1,
+        servers=servers_from_env(env["ZOO_SERVERS"]),
+        tick_time_ms=int(env.get("ZOO_TICK_TIME", 2000)),
+        init_limit=int(env.get("ZOO_INIT_LIMIT", 10)),
+        sync_limit=int(env.get("ZOO_SYNC_LIMIT", 5)),
+        client_port=ensemble.client_port,
+        data_dir=data_dir,
+        bind_address=bind_address,
+        # quorumListenOnAllIPs comes from the PeerConfig itself, per network mode.
+        extra=tuple(item for item in extra if not item.startswith("quorumListenOnAllIPs")),
+    )
+    conf_dir = pod_dir / "conf"
+    conf_dir.mkdir(parents=True, exist_ok=True)
+    (conf_dir / "zoo.cfg").write_text(zoo_cfg(peer))
+    props = {"java.net.preferIPv4Stack": "true", "peerchaos.pod": f"{state.root}/{pod.name}"}
+    if jvm_hosts is not None:
+        props["jdk.net.hosts.file"] = str(jvm_hosts)
+    return java_command(conf_dir, env.get("JVMFLAGS", ""), props)
+
+
+async def spawn(
+    command: list[str], log_path: Path, netns: str | None
+) -> asyncio.subprocess.Process:
+    """Start the pod's process in its namespace, in a new session (its own process group)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if netns:
+        # `ip netns exec` execs the command (same PID) with /etc/netns/<ns>/ bound over /etc.
+        command = ["ip", "netns", "exec", netns, *command]
+    with log_path.open("ab") as log:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        log.write(f"# peerchaos: starting at {stamp}Z in {netns or 'host'}\n".encode())
+        log.flush()
+        return await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def signal_group(pid: int, signum: int) -> float:
+    """Signal the pod's whole process group; returns the wall-clock time it was delivered."""
+    os.killpg(pid, signum)
+    return time.time()
+
+
+def process_identity(pid: int) -> float | None:
+    """The process's start time, so teardown never signals a recycled PID."""
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def kill_recorded(pid: int, created: float | None) -> bool:
+    """SIGKILL a process group recorded in state.json if it is still the same process."""
+    current = process_identity(pid)
+    if current is None or (created is not None and abs(current - created) > 0.05):
+        return False
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""The *db*: ZooKeeper's configuration, its four-letter-word interface and its logs."""
