@@ -31,7 +31,11 @@ def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, ServerRole]:
         if pod.ip is None or pod.phase != "Running":
             result[pod.name] = ServerRole("unreachable")
             continue
-        host, port = runtime.pod_address(pod.name)
+        try:
+            host, port = runtime.pod_address(pod.name)
+        except PeerchaosError:  # it died between the listing and now
+            result[pod.name] = ServerRole("unreachable")
+            continue
         result[pod.name] = role(host, port, timeout_s)
     return result
 
@@ -56,12 +60,17 @@ def current_leader(peer_roles: dict[str, ServerRole]) -> str | None:
 def wait_for_leader(runtime: Runtime, timeout_s: float, exclude: str | None = None) -> str:
     """Block until a leader with a following majority exists (not `exclude`)."""
     deadline = time.monotonic() + timeout_s
+    seen: dict[str, ServerRole] = {}
     while time.monotonic() < deadline:
-        leader = current_leader(roles(runtime, timeout_s=0.3))
+        seen = roles(runtime, timeout_s=0.3)
+        leader = current_leader(seen)
         if leader is not None and leader != exclude:
             return leader
         time.sleep(0.05)
-    raise PeerchaosError(f"ensemble: no leader with a following majority within {timeout_s:g} s")
+    last = ", ".join(f"{name} {r.mode}" for name, r in sorted(seen.items()))
+    raise PeerchaosError(
+        f"ensemble: no leader with a following majority within {timeout_s:g} s (last seen: {last})"
+    )
 
 
 def canary_write(runtime: Runtime, timeout_s: float = 15.0) -> float:

@@ -29,3 +29,5 @@ class UnsupportedFault(UsageError):
 
 class RuntimeNotRunning(PeerchaosError):
     """There is no ensemble in the given state dir."""
+
+    exit_code = 2

@@ -380,6 +380,7 @@ class ControlPlane:
             "dns": [self.dns.host, self.dns.port],
             "cluster_ips": self.cluster_ips,
             "forwarded": {name: dict(f.forwarded) for name, f in self.forwarders.items()},
+            "backends": {name: f.backends for name, f in self.forwarders.items()},
             "partition": self.partition_groups,
             "capabilities": self.capabilities().to_dict(),
         }

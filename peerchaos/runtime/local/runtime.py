@@ -203,9 +203,10 @@ class LocalRuntime:
         return ips[name], int(status["client_port"])
 
     def pod_address(self, pod: str) -> tuple[str, int]:
-        for info in self.status()["pods"]:
+        status = self.status()
+        for info in status["pods"]:
             if info["name"] == pod and info["ip"]:
-                return info["ip"], int(self.status()["client_port"])
+                return info["ip"], int(status["client_port"])
         raise UsageError(f"pod {pod!r}: has no address now (not running)")
 
     def teardown(self) -> list[str]:
