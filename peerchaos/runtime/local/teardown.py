@@ -55,6 +55,14 @@ def sweep(state: StateDir) -> list[str]:
         for ns in net.stale_namespaces(uid):
             net.run(["ip", "netns", "del", ns], check=False)
             removed.append(f"netns {ns}")
+        # The kernel frees a deleted namespace's veths asynchronously; delete the host
+        # ends now so nothing of ours is left when `down` returns.
+        links = net.run(["ip", "-o", "link", "show"], check=False).stdout
+        for line in links.splitlines():
+            name = line.split(":", 2)[1].strip().split("@", 1)[0] if ":" in line else ""
+            if name.startswith(f"pv{uid}"):
+                net.run(["ip", "link", "del", name], check=False)
+                removed.append(f"veth {name}")
         bridge = f"pcbr{uid}"
         if net.run(["ip", "link", "show", bridge], check=False).returncode == 0:
             net.run(["ip", "link", "del", bridge], check=False)

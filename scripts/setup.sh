@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install what peerchaos needs on a fresh Debian/Ubuntu machine (as root), idempotently:
+# ZooKeeper (OpenJDK comes with it), iproute2 and iptables for pod networks and
+# partitions, dnsutils for dig, and the Python package with its test extras in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -e /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
+[ -e /usr/share/java/slf4j-simple.jar ] || need+=(libslf4j-java)
+command -v ip >/dev/null || need+=(iproute2)
+command -v iptables >/dev/null || need+=(iptables)
+command -v dig >/dev/null || need+=(dnsutils)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c 'import peerchaos, pytest, kazoo, dnslib' 2>/dev/null \
+    || [ pyproject.toml -nt .venv/.peerchaos-installed ]; then
+    .venv/bin/pip install -q --upgrade pip >/dev/null
+    .venv/bin/pip install -q -e '.[test]'
+    touch .venv/.peerchaos-installed
+fi
