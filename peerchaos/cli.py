@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +28,8 @@ from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
 from peerchaos.spec import load_spec
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Piped into a file or CI log, tables get room for full DNS names instead of ellipses.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 STATE_DIR = click.option(
     "--state-dir",
@@ -78,11 +80,17 @@ def manifests(spec: Path | None) -> None:
 def up(spec_path: Path | None, timeout: float, state_dir: Path) -> None:
     """Bring an ensemble up; returns once a write through the client Service succeeded."""
     spec = load_spec(spec_path)
+    objects = render(spec)
     runtime = LocalRuntime(state_dir, spec.local)
+    if runtime.is_up():
+        raise UsageError(
+            f"an ensemble is already up in {runtime.state.root} (run `peerchaos down`)"
+        )
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _terminate)
     with err.status(f"starting {spec.replicas} peers of {spec.name} …") as status:
-        runtime.apply(render(spec))
         try:
+            runtime.apply(objects)
             status.update("waiting for a leader …")
             leader = ens.wait_for_leader(runtime, timeout)
             leader_s = time.monotonic() - started
@@ -101,6 +109,11 @@ def up(spec_path: Path | None, timeout: float, state_dir: Path) -> None:
         f"acknowledged after {elapsed:.2f} s"
     )
     out.print(f"state dir {runtime.state.root}; DNS {':'.join(map(str, runtime.dns_server()))}")
+
+
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM takes the same way out as Ctrl-C, so a half-started ensemble is torn down.
+    raise KeyboardInterrupt
 
 
 def _print_log_tails(runtime: LocalRuntime) -> None:
