@@ -233,6 +233,131 @@ def down(state_dir: Path) -> None:
 
 
 @main.command()
+@click.option("--duration", type=float, required=True, help="Seconds to observe.")
+@click.option("--load", "load_workers", type=int, default=2, show_default=True)
+@click.option("--dns-probes", type=int, default=3, show_default=True)
+@click.option("--keys", type=int, default=5, show_default=True)
+@click.option("--rate", type=float, default=0.0, help="Ops/s per worker (0: back to back).")
+@click.option("--via", type=click.Choice(["service", "pods"]), default="service")
+@click.option(
+    "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results")
+)
+@click.option("--name", "experiment", default="observe", show_default=True)
+@STATE_DIR
+@one_line_errors
+def observe(
+    duration: float,
+    load_workers: int,
+    dns_probes: int,
+    keys: int,
+    rate: float,
+    via: str,
+    results: Path,
+    experiment: str,
+    state_dir: Path,
+) -> None:
+    """Run load and probes against the ensemble `up` started; faults come from elsewhere."""
+    from peerchaos.actors import stop_ray
+    from peerchaos.client import LoadProfile
+    from peerchaos.observe import ObserverConfig, Observers, collect, summarize
+    from peerchaos.rundir import RunDir
+
+    if duration <= 0:
+        raise UsageError(f"--duration: must be positive (got {duration:g})")
+    runtime = LocalRuntime(state_dir)
+    runtime.status()  # fails with one line when nothing is up
+    run = RunDir.create(experiment, results)
+    config = ObserverConfig(
+        load_workers=load_workers,
+        dns_probes=dns_probes,
+        via=via,
+        load=LoadProfile(keys=keys, rate=rate),
+    )
+    run.write_json(run.meta, {"experiment": experiment, "runtime": "local", "status": "running"})
+    observers = Observers(runtime, run, config)
+    since = time.time()
+    signal.signal(signal.SIGTERM, _terminate)
+    status = "completed"
+    try:
+        with err.status("starting Ray and the observers …") as live:
+            observers.start()
+            deadline = time.monotonic() + duration
+            while (left := deadline - time.monotonic()) > 0:
+                live.update(f"observing {run.path} — {left:.0f} s left (inject faults now)")
+                time.sleep(min(0.5, left))
+    except KeyboardInterrupt:
+        status = "interrupted"
+    finally:
+        try:
+            if observers.load or observers.probes:
+                observers.stop()
+        finally:
+            stop_ray()
+            collect(runtime, run, since)
+            run.write_json(
+                run.meta, {"experiment": experiment, "runtime": "local", "status": status}
+            )
+            summary = summarize(run, status)
+    _print_summary(summary)
+    out.print(f"run dir: {run.path}")
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(
+        "metric", "n", "p50", "p95", "max", title=f"{summary['experiment']} {summary['run_id']}"
+    )
+    for name, dist in summary["metrics"].items():
+        fmt = [
+            f"{v:.3f}" if isinstance(v, float) else str(v)
+            for v in (dist["p50"], dist["p95"], dist["max"])
+        ]
+        table.add_row(name, str(dist["n"]), *fmt)
+    out.print(table)
+    checks = summary.get("checks", {})
+    out.print(f"ops: {summary.get('ops')}   checks: {checks.get('valid')}")
+    for sub in checks.get("details", {}).get("results", {}).values():
+        out.print(f"  {sub['name']}: {sub['valid']}")
+
+
+@main.command(name="measure")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@one_line_errors
+def measure_cmd(run_dir: Path) -> None:
+    """Recompute summary.json of RUN_DIR from its files."""
+    from peerchaos.observe import summarize
+    from peerchaos.rundir import RunDir
+
+    run = RunDir.existing(run_dir)
+    _print_summary(summarize(run))
+    out.print(f"wrote {run.summary}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--full", is_flag=True, help="Also check linearizability including reads.")
+@one_line_errors
+def check(run_dir: Path, full: bool) -> None:
+    """Run the checkers on RUN_DIR's history; exit 1 when a check is false."""
+    from peerchaos.checker import check_all
+    from peerchaos.history import read_jsonl
+    from peerchaos.rundir import RunDir
+
+    run = RunDir.existing(run_dir)
+    result = check_all(read_jsonl(run.history), full=full)
+    data = result.to_dict()
+    for sub in data.get("details", {}).get("results", {}).values():
+        line = f"{sub['name']}: {sub['valid']}"
+        problems = {
+            k: v
+            for k, v in sub.get("details", {}).items()
+            if k in ("reason", "lost", "violations", "key")
+        }
+        out.print(line + (f"  {json.dumps(problems, default=str)[:300]}" if problems else ""))
+    out.print(f"overall: {data['valid']}")
+    sys.exit(1 if data["valid"] is False else 0)
+
+
+@main.command()
 @one_line_errors
 def doctor() -> None:
     """What this machine needs for the local runtime, and how to install what is missing."""

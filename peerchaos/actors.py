@@ -1,0 +1,139 @@
+"""Ray actors: thin wrappers that run the plain observers (load, role probe, DNS probe).
+
+Ray is started on loopback with its own temp dir unless a cluster address (a KubeRay
+cluster) is given. Actors ask for no CPU (`num_cpus=0`): they wait on the network,
+and a 2-core machine must still run the peers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from typing import Any
+
+import ray
+
+from peerchaos.client import LoadProfile, LoadWorker
+from peerchaos.events import JsonlAppender
+from peerchaos.probes import DnsProbe, RoleProbe
+
+_ray_temp_dir: str | None = None
+
+
+def start_ray(ray_address: str | None = None) -> None:
+    """Join `ray_address`, or start a local Ray on loopback in a temp dir of its own."""
+    global _ray_temp_dir
+    if ray.is_initialized():
+        return
+    # Without this Ray listens on the host's external address; with it, on loopback only.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if ray_address:
+        ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
+        return
+    _ray_temp_dir = tempfile.mkdtemp(prefix="pc-ray-")
+    ray.init(
+        address="local",
+        num_cpus=os.cpu_count() or 2,
+        include_dashboard=False,
+        _temp_dir=_ray_temp_dir,
+        _node_ip_address="127.0.0.1",
+        log_to_driver=False,
+        configure_logging=False,
+    )
+
+
+def stop_ray() -> None:
+    """Shut Ray down and remove the temp dir it was given."""
+    global _ray_temp_dir
+    if ray.is_initialized():
+        ray.shutdown()
+    if _ray_temp_dir:
+        shutil.rmtree(_ray_temp_dir, ignore_errors=True)
+        _ray_temp_dir = None
+
+
+def local_pod_addresses(state_dir: str) -> Any:
+    """A callable giving each pod's (ip, client port), from the local runtime's state."""
+    from peerchaos.runtime.local.runtime import LocalRuntime
+
+    runtime = LocalRuntime(state_dir)
+
+    def addresses() -> dict[str, tuple[str, int] | None]:
+        status = runtime.status()
+        port = int(status["client_port"])
+        return {p["name"]: ((p["ip"], port) if p["ip"] else None) for p in status["pods"]}
+
+    return addresses
+
+
+@ray.remote(num_cpus=0)
+class LoadWorkerActor:
+    def __init__(
+        self, worker_id: str, hosts: str, history_path: str, profile: dict[str, Any], seed: int
+    ) -> None:
+        self.worker = LoadWorker(worker_id, hosts, history_path, LoadProfile(**profile), seed)
+        self.thread: threading.Thread | None = None
+
+    def connect(self) -> bool:
+        self.worker.connect()
+        return True
+
+    def start(self) -> bool:
+        self.thread = threading.Thread(target=self.worker.run, daemon=True)
+        self.thread.start()
+        return True
+
+    def stop(self) -> dict[str, Any]:
+        self.worker.stop()
+        if self.thread is not None:
+            self.thread.join(timeout=30)
+        self.worker.history.flush()
+        return vars(self.worker.stats)
+
+    def final_reads(self, timeout_s: float = 30.0) -> int:
+        return self.worker.final_reads(timeout_s)
+
+    def close(self) -> bool:
+        self.worker.close()
+        return True
+
+
+@ray.remote(num_cpus=0)
+class RoleProbeActor:
+    def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
+        self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
+        self.probe = RoleProbe(local_pod_addresses(state_dir), self.events, period_s=period_s)
+
+    def start(self) -> bool:
+        self.probe.start()
+        return True
+
+    def stop(self) -> list[float]:
+        self.probe.stop()
+        self.events.close()
+        return self.probe.intervals
+
+
+@ray.remote(num_cpus=0)
+class DnsProbeActor:
+    def __init__(
+        self,
+        probe_id: str,
+        server: tuple[str, int],
+        names: list[str],
+        events_path: str,
+        period_s: float,
+    ) -> None:
+        self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
+        self.probe = DnsProbe(probe_id, tuple(server), names, self.events, period_s=period_s)
+
+    def start(self) -> bool:
+        self.probe.start()
+        return True
+
+    def stop(self) -> list[float]:
+        self.probe.stop()
+        self.events.close()
+        return self.probe.intervals

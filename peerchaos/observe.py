@@ -1,0 +1,141 @@
+"""Observing a run: start the Ray observers, stop them, collect evidence, summarise.
+
+`Observers` owns the actors of one run (load workers, one role probe, DNS probes); they
+append to the run dir's `events.jsonl` and `history.jsonl` as they go. `collect` adds
+what only the runtime knows (its own pod/endpoint/fault events, the peers' logs and the
+ground truth parsed from them); `summarize` computes `summary.json` from the files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ray
+
+from peerchaos.actors import DnsProbeActor, LoadWorkerActor, RoleProbeActor, start_ray
+from peerchaos.client import LoadProfile
+from peerchaos.events import JsonlAppender, event, read_jsonl
+from peerchaos.measure import measure
+from peerchaos.rundir import RunDir
+from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.zookeeper.logs import parse_logs
+
+
+@dataclass
+class ObserverConfig:
+    load_workers: int = 2
+    load: LoadProfile = field(default_factory=LoadProfile)
+    via: str = "service"  # "service": through the client Service; "pods": straight to the peers
+    role_period_s: float = 0.01
+    dns_probes: int = 3
+    dns_period_s: float = 0.02
+    ray_address: str | None = None
+
+
+def dns_names(status: dict[str, Any]) -> list[str]:
+    """The headless name, every pod's name and every client Service's name."""
+    suffix = f"{status['namespace']}.svc.cluster.local"
+    headless = f"{status['headless_service']}.{suffix}"
+    names = [headless] + [f"{p['name']}.{headless}" for p in status["pods"]]
+    return names + [f"{svc}.{suffix}" for svc in status["cluster_ips"]]
+
+
+class Observers:
+    """The Ray actors of one run."""
+
+    def __init__(self, runtime: LocalRuntime, run: RunDir, config: ObserverConfig) -> None:
+        self.runtime = runtime
+        self.run = run
+        self.config = config
+        self.load: list[Any] = []
+        self.probes: list[Any] = []
+        self.started_at: float | None = None
+        self.stats: dict[str, Any] = {}
+
+    def _hosts(self, status: dict[str, Any]) -> str:
+        if self.config.via == "pods":
+            port = status["client_port"]
+            return ",".join(f"{p['ip']}:{port}" for p in status["pods"] if p["ip"])
+        host, port = self.runtime.client_service_address()
+        return f"{host}:{port}"
+
+    def start(self) -> None:
+        start_ray(self.config.ray_address)
+        status = self.runtime.status()
+        events, history = str(self.run.events), str(self.run.history)
+        profile = {**asdict(self.config.load), "prefix": self.run.run_id}
+        hosts = self._hosts(status)
+        self.load = [
+            LoadWorkerActor.remote(f"w{i}", hosts, history, profile, seed=i)
+            for i in range(self.config.load_workers)
+        ]
+        ray.get([worker.connect.remote() for worker in self.load])
+        state_dir = str(self.runtime.state.root)
+        self.probes = [RoleProbeActor.remote(state_dir, events, self.config.role_period_s)]
+        server = self.runtime.dns_server()
+        names = dns_names(status)
+        self.probes += [
+            DnsProbeActor.remote(f"p{i}", server, names, events, self.config.dns_period_s)
+            for i in range(self.config.dns_probes)
+        ]
+        ray.get([actor.start.remote() for actor in self.probes + self.load])
+        self.started_at = time.time()
+        with JsonlAppender(self.run.events) as log:
+            log.append(event("observers", "observe_start", load_workers=len(self.load)))
+
+    def stop(self, final_reads: bool = True) -> dict[str, Any]:
+        """Stop load, do the final reads (faults must be healed by now), stop the probes."""
+        stats = ray.get([worker.stop.remote() for worker in self.load]) if self.load else []
+        finals = ray.get([w.final_reads.remote() for w in self.load]) if final_reads else []
+        intervals = ray.get([probe.stop.remote() for probe in self.probes])
+        ray.get([worker.close.remote() for worker in self.load])
+        for actor in self.load + self.probes:
+            ray.kill(actor)
+        self.load, self.probes = [], []
+        with JsonlAppender(self.run.events) as log:
+            log.append(event("observers", "observe_stop"))
+        self.stats = {"load": stats, "final_reads": finals, "probe_intervals": intervals}
+        return self.stats
+
+
+def collect(runtime: LocalRuntime, run: RunDir, since: float) -> None:
+    """Add the runtime's events since `since`, the peers' logs and the ground truth."""
+    runtime_events = [e for e in read_jsonl(runtime.state.events_file) if e["t"] >= since]
+    with JsonlAppender(run.events) as log:
+        for record in runtime_events:
+            log.append({**record, "mono": record.get("mono")})
+    run.copy_logs(runtime.state.logs_dir)
+    run.write_json(run.ground_truth, {"log_events": parse_logs(run.peers)})
+
+
+def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | None = None) -> dict:
+    """Compute `summary.json` from the run dir's files alone."""
+    events = read_jsonl(run.events)
+    history = read_jsonl(run.history)
+    truth = (run.read_json(run.ground_truth, {}) or {}).get("log_events", [])
+    meta = run.read_json(run.meta, {}) or {}
+    result = measure(events, history, truth)
+    checks = run_checks(history)
+    summary = {
+        "experiment": meta.get("experiment", run.experiment),
+        "run_id": run.run_id,
+        "runtime": meta.get("runtime", "local"),
+        "status": meta.get("status", status),
+        **(extra or {}),
+        "ops": len([op for op in history if op.get("type") != "invoke"]),
+        "trials": result["trials"],
+        "metrics": result["metrics"],
+        "checks": checks,
+    }
+    run.write_json(run.summary, summary)
+    return summary
+
+
+def run_checks(history: list[dict[str, Any]]) -> dict[str, Any]:
+    from peerchaos.checker import check_all
+    from peerchaos.history import Op
+
+    ops = [Op.from_dict({**op, "index": i}) for i, op in enumerate(history)]
+    return check_all(ops).to_dict()

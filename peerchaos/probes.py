@@ -1,0 +1,239 @@
+"""Periodic observers: the role probe (`srvr` of every peer) and the DNS probe.
+
+Both poll on an absolute schedule (start + n x period, never drifting) and record only
+*changes* as timeline events, each stamped with the wall-clock and monotonic time the
+answer arrived (`t`, `mono`) and when the question left (`t_sent`). Poll intervals are
+kept so jitter can be measured.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dns.exception
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+
+from peerchaos.events import JsonlAppender
+from peerchaos.zookeeper.fourletter import ask as ask_4lw
+from peerchaos.zookeeper.fourletter import parse_srvr
+
+PodAddresses = Callable[[], dict[str, tuple[str, int] | None]]
+
+
+class Poller:
+    """Calls `tick()` every `period_s` on its own thread until stopped."""
+
+    def __init__(self, period_s: float) -> None:
+        self.period_s = period_s
+        self.intervals: list[float] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True, name=type(self).__name__)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        next_at = time.monotonic()
+        last_start = None
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if last_start is not None:
+                self.intervals.append(started - last_start)
+            last_start = started
+            self.tick()
+            next_at += self.period_s
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_at = time.monotonic()  # overran: restart the schedule, never burst
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+class _Every(Poller):
+    """A poller that calls a function: one per peer, so a paused peer's timeout never
+    delays the others' polls."""
+
+    def __init__(self, period_s: float, action: Callable[[], None]) -> None:
+        super().__init__(period_s)
+        self.action = action
+
+    def tick(self) -> None:
+        self.action()
+
+
+class RoleProbe:
+    """Asks each peer `srvr` every period; one event whenever a peer's (mode, epoch) changes.
+
+    Pod addresses come from the runtime (a recreated pod has a new IP) and are refreshed
+    every `refresh_s` on a thread of their own.
+    """
+
+    def __init__(
+        self,
+        pods: PodAddresses,
+        events: JsonlAppender,
+        period_s: float = 0.01,
+        timeout_s: float = 0.2,
+        refresh_s: float = 0.1,
+    ) -> None:
+        self.pods = pods
+        self.events = events
+        self.timeout_s = timeout_s
+        self.addresses: dict[str, tuple[str, int] | None] = pods()
+        self.last: dict[str, tuple[str, int | None, str | None]] = {}
+        self.pollers = [
+            _Every(period_s, lambda pod=pod: self.observe(pod, self.addresses.get(pod)))
+            for pod in self.addresses
+        ]
+        self.refresher = _Every(refresh_s, self.refresh)
+
+    @property
+    def intervals(self) -> list[float]:
+        return [i for poller in self.pollers for i in poller.intervals]
+
+    def refresh(self) -> None:
+        # When the runtime is busy the last known addresses stay.
+        with contextlib.suppress(Exception):
+            self.addresses = self.pods()
+
+    def start(self) -> None:
+        self.refresher.start()
+        for poller in self.pollers:
+            poller.start()
+
+    def stop(self) -> None:
+        for poller in [*self.pollers, self.refresher]:
+            poller.stop()
+
+    def observe(self, pod: str, address: tuple[str, int] | None) -> None:
+        t_sent = time.time()
+        if address is None:
+            state: tuple[str, int | None, str | None] = ("unreachable", None, None)
+        else:
+            try:
+                role = parse_srvr(ask_4lw(address[0], address[1], "srvr", self.timeout_s))
+                zxid = None if role.zxid is None else hex(role.zxid)
+                state = (role.mode, role.epoch, zxid)
+            except OSError:
+                state = ("unreachable", None, None)
+        previous = self.last.get(pod)
+        if previous is None or previous[:2] != state[:2]:
+            self.last[pod] = state
+            self.events.append(
+                {
+                    "t": time.time(),
+                    "mono": time.monotonic(),
+                    "t_sent": t_sent,
+                    "source": "role-probe",
+                    "kind": "role",
+                    "pod": pod,
+                    "ip": address[0] if address else None,
+                    "mode": state[0],
+                    "epoch": state[1],
+                    "zxid": state[2],
+                }
+            )
+
+
+def query_a(
+    server: tuple[str, int], name: str, timeout_s: float
+) -> tuple[str, tuple[str, ...], int]:
+    """(rcode, sorted addresses, ttl) — the negative TTL (SOA minimum) for NXDOMAIN."""
+    try:
+        reply = dns.query.udp(
+            dns.message.make_query(name, dns.rdatatype.A),
+            server[0],
+            port=server[1],
+            timeout=timeout_s,
+        )
+    except (dns.exception.Timeout, OSError):
+        return "TIMEOUT", (), 0
+    addresses: list[str] = []
+    ttl = 0
+    for rrset in reply.answer:
+        if rrset.rdtype == dns.rdatatype.A:
+            addresses += [item.address for item in rrset]
+            ttl = rrset.ttl
+    if not reply.answer:
+        for rrset in reply.authority:
+            if rrset.rdtype == dns.rdatatype.SOA:
+                ttl = min(rrset.ttl, rrset[0].minimum)
+    return dns.rcode.to_text(reply.rcode()), tuple(sorted(addresses)), ttl
+
+
+class DnsProbe(Poller):
+    """Resolves names each period; two views: raw (every answer) and cached (honours TTL).
+
+    The cached view is a stub resolver's cache: an answer (or NXDOMAIN, for the SOA's
+    negative TTL) is kept until its TTL runs out, then replaced by the next answer.
+    """
+
+    def __init__(
+        self,
+        probe_id: str,
+        server: tuple[str, int],
+        names: list[str],
+        events: JsonlAppender,
+        period_s: float = 0.02,
+        timeout_s: float = 0.2,
+    ) -> None:
+        super().__init__(period_s)
+        self.probe_id = probe_id
+        self.server = server
+        self.names = names
+        self.events = events
+        self.timeout_s = timeout_s
+        self.raw: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.cached: dict[str, tuple[str, tuple[str, ...]]] = {}
+        self.expires: dict[str, float] = {}
+
+    def tick(self) -> None:
+        for name in self.names:
+            t_sent = time.time()
+            rcode, addresses, ttl = query_a(self.server, name, self.timeout_s)
+            now = time.monotonic()
+            answer = (rcode, addresses)
+            if self.raw.get(name) != answer:
+                self.raw[name] = answer
+                self._emit("raw", name, rcode, addresses, ttl, t_sent)
+            if rcode == "TIMEOUT":
+                continue  # a stub keeps its cache when the server does not answer
+            if now >= self.expires.get(name, 0.0):
+                self.expires[name] = now + ttl
+                if self.cached.get(name) != answer:
+                    self.cached[name] = answer
+                    self._emit("cached", name, rcode, addresses, ttl, t_sent)
+
+    def _emit(
+        self, view: str, name: str, rcode: str, addresses: tuple[str, ...], ttl: int, t_sent: float
+    ) -> None:
+        record: dict[str, Any] = {
+            "t": time.time(),
+            "mono": time.monotonic(),
+            "t_sent": t_sent,
+            "source": f"dns-probe-{self.probe_id}",
+            "kind": "dns",
+            "probe": self.probe_id,
+            "view": view,
+            "name": name,
+            "rcode": rcode,
+            "addresses": list(addresses),
+            "ttl": ttl,
+        }
+        self.events.append(record)
