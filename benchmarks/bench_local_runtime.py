@@ -49,7 +49,8 @@ def idle_cpu(state: Path, spec: Path | None, window_s: float) -> float:
     args = ["up", "--state-dir", str(state)] + (["--spec", str(spec)] if spec else [])
     cli(*args)
     try:
-        plane = psutil.Process(json.loads((state / "state.json").read_text())["control_plane"]["pid"])
+        recorded = json.loads((state / "state.json").read_text())
+        plane = psutil.Process(recorded["control_plane"]["pid"])
         time.sleep(3)  # let start-up settle
         before = sum(plane.cpu_times()[:2])
         time.sleep(window_s)

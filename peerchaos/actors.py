@@ -8,10 +8,19 @@ and a 2-core machine must still run the peers.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import threading
 from typing import Any
+
+# Ray reads these when imported, so they are set first (a user's own values win):
+# - without the first, Ray listens on the host's external address; with it, on loopback;
+# - token auth with a per-process token in the environment, which Ray's processes
+#   inherit; otherwise Ray writes one to ~/.ray/auth_token and leaves it behind.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "token")
+os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 
 import ray
 
@@ -27,8 +36,6 @@ def start_ray(ray_address: str | None = None) -> None:
     global _ray_temp_dir
     if ray.is_initialized():
         return
-    # Without this Ray listens on the host's external address; with it, on loopback only.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     if ray_address:
         ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         return

@@ -12,9 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import ray
-
-from peerchaos.actors import DnsProbeActor, LoadWorkerActor, RoleProbeActor, start_ray
+from peerchaos.actors import DnsProbeActor, LoadWorkerActor, RoleProbeActor, ray, start_ray
 from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.measure import measure

@@ -132,3 +132,15 @@ def strict_cluster(state_root: Path) -> Iterator[LocalRuntime]:
     )
     with running_ensemble(spec, state_root / "strict") as runtime:
         yield runtime
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """Ray started once per session, on loopback in its own temp dir."""
+    from peerchaos.actors import start_ray, stop_ray
+
+    start_ray()
+    try:
+        yield
+    finally:
+        stop_ray()
