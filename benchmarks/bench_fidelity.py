@@ -96,7 +96,9 @@ def main() -> None:
                     settle(runtime, args.settle_s)
                     leader = ens.pick_target(runtime, "leader")
                     runtime.kill(leader)
-                    ens.wait_for_leader(runtime, 60, exclude=leader)
+                    # Not `exclude=leader`: the victim, back with the highest myid, may win.
+                    new = ens.wait_for_leader(runtime, 60)
+                    print(f"killed {leader}, leader now {new}", file=sys.stderr)
                 settle(runtime, args.settle_s)
                 observers.stop()
             finally:
@@ -132,6 +134,7 @@ def main() -> None:
                 "kills": args.kills,
                 "role_period_ms": args.role_period_s * 1000,
                 "paired": len(diffs),
+                "unpaired": len(pairs) - len(diffs),
                 "median_abs_diff_ms": None if median is None else round(median, 1),
                 "max_abs_diff_ms": max(diffs) if diffs else None,
                 "target_ms": TARGET_MS,

@@ -7,12 +7,11 @@ on one KazooClient: ratio ray/async >= 1.0.
 
     .venv/bin/python benchmarks/bench_load.py --workers 4 --seconds 10 --rounds 2
 
-One ensemble (workloads/specs/fast.yaml, pod CIDR 10.244.30.0/24), both sides through
-the client Service, run alternately A (Ray) / B (async) for `--rounds` rounds. The Ray
-side is `LoadWorkerActor`s (one op in flight each, history written to a JSONL file as in
-a run); the async side writes no history. A `--warmup-s` of async load (not counted)
-comes first so that round 1's Ray side does not meet cold JVMs alone. Prints one JSON
-object with the medians.
+One ensemble (fast.yaml, pod CIDR 10.244.30.0/24), both sides through the client
+Service, alternately A (Ray) / B (async) for `--rounds` rounds, after `--warmup-s` of
+uncounted async load (so round 1's Ray side does not meet cold JVMs alone). The Ray side
+is `LoadWorkerActor`s (one op in flight each, writing history JSONL as in a run); the
+async side writes no history. Prints one JSON object with the medians.
 """
 
 from __future__ import annotations
@@ -162,8 +161,7 @@ def main() -> None:
     inflight = args.inflight or 4 * args.workers
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
     scratch = Path(tempfile.mkdtemp(prefix="pc-bench-load-results-"))
-    ray_rates: list[float] = []
-    async_rates: list[float] = []
+    rates: dict[str, list[float]] = {"ray": [], "async": []}
     try:
         with ensemble() as runtime:
             host, port = runtime.client_service_address()
@@ -172,18 +170,17 @@ def main() -> None:
             async_side(hosts, inflight, args.warmup_s, "warmup")  # warm the JVMs, uncounted
             for r in range(args.rounds):
                 history = scratch / f"history-{r}.jsonl"
-                ray_rates.append(ray_side(hosts, args.workers, args.seconds, history, str(r)))
-                async_rates.append(async_side(hosts, inflight, args.seconds, str(r)))
+                rates["ray"].append(ray_side(hosts, args.workers, args.seconds, history, str(r)))
+                rates["async"].append(async_side(hosts, inflight, args.seconds, str(r)))
     finally:
         stop_ray()
         shutil.rmtree(scratch, ignore_errors=True)
-    ray_ops, async_ops = statistics.median(ray_rates), statistics.median(async_rates)
-    ratio = round(ray_ops / async_ops, 3) if async_ops else None
-    result = {"benchmark": "load", "workers": args.workers, "inflight_async": inflight}
-    result |= {"seconds": args.seconds, "rounds": args.rounds}
-    result |= {"ray_ops_s": [round(x, 1) for x in ray_rates]}
-    result |= {"async_ops_s": [round(x, 1) for x in async_rates]}
-    result |= {"ray_ops_s_median": round(ray_ops, 1), "async_ops_s_median": round(async_ops, 1)}
+    medians = {side: statistics.median(values) for side, values in rates.items()}
+    ratio = round(medians["ray"] / medians["async"], 3) if medians["async"] else None
+    result = {"benchmark": "load", **{k: v for k, v in vars(args).items() if k != "inflight"}}
+    result["inflight_async"] = inflight
+    result["ops_s"] = {side: [round(x, 1) for x in values] for side, values in rates.items()}
+    result["ops_s_median"] = {side: round(value, 1) for side, value in medians.items()}
     result |= {"ratio_ray_over_async": ratio, "target_ratio": TARGET_RATIO}
     result["meets_target"] = ratio is not None and ratio >= TARGET_RATIO
     print(json.dumps(result, indent=2))

@@ -69,6 +69,27 @@ def election_time(roles: list[dict[str, Any]], t_fault: float, victim: str | Non
     return {"t": None, "leader": None, "epoch": None, "s": None}
 
 
+def dual_leader_time(roles: list[dict[str, Any]], start: float, until: float) -> float:
+    """Seconds within [start, until] during which two or more peers answered as leader."""
+    latest: dict[str, str] = {}
+    total = 0.0
+    since: float | None = None
+    for e in roles:
+        if e["t"] > until:
+            break
+        latest[e["pod"]] = e["mode"]
+        leaders = sum(1 for mode in latest.values() if mode == "leader")
+        t = max(e["t"], start)
+        if leaders >= 2 and since is None:
+            since = t
+        elif leaders < 2 and since is not None:
+            total += max(0.0, t - since)
+            since = None
+    if since is not None:
+        total += max(0.0, until - since)
+    return total
+
+
 def first_ack_after(
     history: list[dict[str, Any]], t_fault: float, fs: tuple[str, ...]
 ) -> float | None:
@@ -159,6 +180,20 @@ def measure_trial(
         # The name has converged when every probe has seen the truth.
         (per_name if view == "raw" else per_name_cached)[name] = max(values) if values else None
     write_s = first_ack_after(history, t_fault, ("write", "cas"))
+    heals = [e for e in runtime if e["kind"] == "heal" and e.get("fault") == fault.get("fault")]
+    t_heal = heals[0].get("t_heal", heals[0]["t"]) if heals else None
+    after_heal = None if t_heal is None else first_ack_after(history, t_heal, ("write", "cas"))
+    rejoin = next(
+        (
+            e["t"] - t_fault
+            for e in roles
+            if e["pod"] == victim
+            and e["t"] > t_fault
+            and e["mode"] in SERVING
+            and any(x["pod"] == victim and t_fault < x["t"] < e["t"] for x in roles)
+        ),
+        None,
+    )
     endpoint_s = endpoint_changes[0]["t"] - t_fault if endpoint_changes else None
     return {
         "fault": {k: v for k, v in fault.items() if k not in ("mono", "source", "kind")},
@@ -167,7 +202,12 @@ def measure_trial(
         "election_time_s": election["s"],
         "new_leader": election["leader"],
         "new_epoch": election["epoch"],
+        "dual_leader_s": dual_leader_time(roles, t_fault, until),
         "write_recovery_s": write_s,
+        "t_heal": t_heal,
+        "write_recovery_after_heal_s": after_heal,
+        # A restarted or isolated peer serving again: the others reached it.
+        "victim_serving_again_s": rejoin,
         "read_recovery_s": first_ack_after(history, t_fault, ("read",)),
         "dns_convergence_s": per_name,
         "dns_convergence_cached_s": per_name_cached,

@@ -1,0 +1,24 @@
+"""peerchaos as a Chaos Toolkit extension: actions, probes and the run's control.
+
+`chaos discover peerchaos --no-install` lists every activity through `discover()`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslib.discovery.discover import (
+    discover_actions,
+    discover_probes,
+    initialize_discovery_result,
+)
+
+from peerchaos import __version__
+
+
+def discover(discover_system: bool = True) -> dict[str, Any]:
+    """Every peerchaos activity, for `chaos discover`."""
+    result = initialize_discovery_result("peerchaos", __version__, "zookeeper")
+    result["activities"].extend(discover_actions("peerchaos.ctk.actions"))
+    result["activities"].extend(discover_probes("peerchaos.ctk.probes"))
+    return result

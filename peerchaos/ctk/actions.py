@@ -1,0 +1,275 @@
+"""Chaos Toolkit actions: deploy the ensemble, break peers (with trials), heal.
+
+Plain functions with builtin-typed arguments, `configuration` and `secrets` last, as
+chaostoolkit-kubernetes writes them. Every failure is an `ActivityFailed` with one line
+naming the object, what was expected and what was seen.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration, Secrets
+
+from peerchaos import ensemble as ens
+from peerchaos import nemesis
+from peerchaos.ctk.config import number
+from peerchaos.ctk.session import open_session
+from peerchaos.errors import PeerchaosError
+from peerchaos.manifests import render
+
+__all__ = [
+    "bootstrap_ensemble",
+    "delete_endpoints",
+    "deploy_ensemble",
+    "heal_all",
+    "heal_partition",
+    "kill_peer",
+    "make_peer_ready",
+    "make_peer_unready",
+    "partition_peer",
+    "pause_peer",
+    "restore_endpoints",
+    "resume_peer",
+    "rolling_restart",
+    "teardown_ensemble",
+]
+
+
+def _fail(error: PeerchaosError) -> ActivityFailed:
+    return ActivityFailed(str(error))
+
+
+def deploy_ensemble(
+    timeout_s: float = 90.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Apply the spec's objects and wait for a leader and a write through the client Service."""
+    session = open_session(configuration)
+    if session.deployed:
+        return {"already": True}
+    try:
+        started = time.monotonic()
+        session.runtime.apply(render(session.config.spec))
+        session.deployed = True
+        leader = ens.wait_for_leader(session.runtime, timeout_s)
+        ens.canary_write(session.runtime, timeout_s=30)
+        return {"leader": leader, "seconds": time.monotonic() - started}
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def bootstrap_ensemble(
+    timeout_s: float = 30.0, configuration: Configuration = None, secrets: Secrets = None
+) -> dict[str, Any]:
+    """Apply the objects and wait up to `timeout_s` for every peer to be Ready; never fails.
+
+    What a bootstrap reaches (ready peers, seconds, leader) is the result: with a quorum
+    readiness probe and publishNotReadyAddresses false the peers cannot find each other.
+    """
+    session = open_session(configuration)
+    started = time.monotonic()
+    try:
+        if not session.deployed:
+            session.runtime.apply(render(session.config.spec))
+            session.deployed = True
+        deadline = started + number(timeout_s, float, 1, 3600, "bootstrap_ensemble: timeout_s")
+        ready = 0
+        while time.monotonic() < deadline:
+            ready = sum(1 for pod in session.runtime.pods() if pod.ready)
+            if ready == session.config.spec.replicas:
+                break
+            time.sleep(0.2)
+        leader = ens.current_leader(ens.roles(session.runtime))
+    except PeerchaosError as error:
+        raise _fail(error) from None
+    result = {"ready": ready, "seconds": time.monotonic() - started, "leader": leader}
+    session.notes["bootstrap"] = result
+    return result
+
+
+def teardown_ensemble(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
+    """Remove every process, namespace, rule and file of the ensemble."""
+    session = open_session(configuration)
+    session.deployed = False
+    return session.runtime.teardown()
+
+
+def _trials(
+    fault: str,
+    target: str,
+    trials: Any,
+    duration_s: Any,
+    settle_s: Any,
+    configuration: Configuration,
+) -> list[dict[str, Any]]:
+    session = open_session(configuration)
+    where = f"{fault} {target}"
+    try:
+        count = number(trials, int, 1, 1000, f"{where}: trials")
+        hold = number(duration_s, float, 0, 3600, f"{where}: duration_s")
+        settle = number(settle_s, float, 0, 3600, f"{where}: settle_s")
+        if fault != "endpoints":
+            nemesis.check_target(target, session.config.spec.pod_names(), where)
+        done = nemesis.run_trials(
+            session.runtime, fault, target, count, hold, settle, session.config.allow_quorum_loss
+        )
+    except PeerchaosError as error:
+        raise _fail(error) from None
+    records = [trial.to_dict() for trial in done]
+    session.trials += records
+    return records
+
+
+def kill_peer(
+    target: str = "leader",
+    trials: int = 1,
+    settle_s: float = 2.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """SIGKILL a peer (a pod delete with grace period 0); the StatefulSet brings it back."""
+    return _trials("kill", target, trials, 0, settle_s, configuration)
+
+
+def make_peer_unready(
+    target: str = "leader",
+    duration_s: float = 5.0,
+    trials: int = 1,
+    settle_s: float = 2.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """Fail the peer's readiness probe for `duration_s` (0: leave it unready); it keeps running."""
+    if float(duration_s) == 0:
+        return _single("unready", target, configuration)
+    return _trials("unready", target, trials, duration_s, settle_s, configuration)
+
+
+def make_peer_ready(
+    target: str, configuration: Configuration = None, secrets: Secrets = None
+) -> float:
+    """Let a peer's readiness probe pass again."""
+    session = open_session(configuration)
+    try:
+        return session.runtime.make_ready(ens.pick_target(session.runtime, target))
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def pause_peer(
+    target: str = "leader",
+    duration_s: float = 5.0,
+    trials: int = 1,
+    settle_s: float = 2.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """SIGSTOP the peer's processes for `duration_s`, then SIGCONT."""
+    return _trials("pause", target, trials, duration_s, settle_s, configuration)
+
+
+def resume_peer(target: str, configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """SIGCONT a paused peer."""
+    session = open_session(configuration)
+    try:
+        return session.runtime.resume(ens.pick_target(session.runtime, target))
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def partition_peer(
+    target: str = "leader",
+    duration_s: float = 5.0,
+    trials: int = 1,
+    settle_s: float = 2.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> list[dict[str, Any]]:
+    """Cut a peer (or `minority`) off from the others for `duration_s`, then heal."""
+    return _trials("partition", target, trials, duration_s, settle_s, configuration)
+
+
+def heal_partition(configuration: Configuration = None, secrets: Secrets = None) -> float:
+    """Remove every partition rule."""
+    session = open_session(configuration)
+    try:
+        return session.runtime.heal()
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def rolling_restart(
+    settle_s: float = 2.0, configuration: Configuration = None, secrets: Secrets = None
+) -> list[dict[str, Any]]:
+    """Kill every peer in turn, highest ordinal first, waiting for health in between."""
+    session = open_session(configuration)
+    names = list(reversed(session.config.spec.pod_names()))
+    records = []
+    for name in names:
+        records += _trials("kill", name, 1, 0, settle_s, configuration)
+    return records
+
+
+def delete_endpoints(
+    service: str = "",
+    duration_s: float = 0.0,
+    trials: int = 1,
+    settle_s: float = 2.0,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+) -> Any:
+    """Delete a selectorless Service's hand-written Endpoints (default: the client Service).
+
+    With `duration_s` > 0 they are written back after that long, `trials` times.
+    """
+    session = open_session(configuration)
+    name = service or session.config.spec.client_service.name
+    if float(duration_s) > 0:
+        return _trials("endpoints", name, trials, duration_s, settle_s, configuration)
+    try:
+        return session.runtime.delete_endpoints(name)
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def restore_endpoints(
+    service: str = "", configuration: Configuration = None, secrets: Secrets = None
+) -> float:
+    """Write the hand-written Endpoints back."""
+    session = open_session(configuration)
+    try:
+        return session.runtime.restore_endpoints(service or session.config.spec.client_service.name)
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
+    """Rollback: heal partitions, resume paused peers, make unready peers ready."""
+    session = open_session(configuration)
+    if not session.runtime.is_up():
+        return ["nothing to heal: no ensemble up"]
+    try:
+        return nemesis.heal_everything(session.runtime)
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
+def _single(fault: str, target: str, configuration: Configuration) -> list[dict[str, Any]]:
+    session = open_session(configuration)
+    try:
+        nemesis.check_target(target, session.config.spec.pod_names(), f"{fault} {target}")
+        pods = nemesis.resolve(session.runtime, target, __import__("random").Random())
+        t = nemesis.inject(session.runtime, fault, pods)
+    except PeerchaosError as error:
+        raise _fail(error) from None
+    record = {
+        "index": len(session.trials),
+        "fault": fault,
+        "pods": pods,
+        "t_fault": t,
+        "t_heal": None,
+    }
+    session.trials.append(record)
+    return [record]

@@ -1,0 +1,173 @@
+"""An experiment's `configuration` block, read into typed settings with one-line errors.
+
+Chaos Toolkit hands every activity and control the experiment's `configuration`
+(after `--var` overrides). peerchaos reads its keys here:
+
+    configuration:
+      name: zk-leader-kill          # results/<name>/<run-id>/
+      runtime: local                # local | kubernetes
+      spec: workloads/specs/fast.yaml   # a path, or the spec inline as a mapping
+      spec_overrides: {}            # fields replaced on top of the spec
+      observers: {load_workers: 2, dns_probes: 3, keys: 5, rate: 0, via: service,
+                  role_period_s: 0.01, dns_period_s: 0.02}
+      allow_quorum_loss: false
+      results_dir: results
+      ray_address: null             # join a Ray cluster (KubeRay) instead of starting one
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peerchaos.errors import SpecError
+from peerchaos.spec import EnsembleSpec, load_spec, parse_spec
+
+KNOWN_KEYS = {
+    "name",
+    "runtime",
+    "spec",
+    "spec_overrides",
+    "observers",
+    "allow_quorum_loss",
+    "results_dir",
+    "ray_address",
+    "state_dir",
+    "restart_delay_s",
+    "settle_s",
+    "trials",
+    "publish_not_ready_addresses",
+    "jvm_dns_cache_s",
+    "deploy",
+}
+OBSERVER_KEYS = {
+    "load_workers": (int, 0, 64),
+    "dns_probes": (int, 0, 32),
+    "keys": (int, 1, 1000),
+    "rate": (float, 0, 100000),
+    "role_period_s": (float, 0.001, 10),
+    "dns_period_s": (float, 0.001, 10),
+    "op_timeout_s": (float, 0.05, 60),
+}
+
+
+@dataclass
+class ExperimentConfig:
+    name: str
+    runtime: str
+    spec: EnsembleSpec
+    observers: dict[str, Any] = field(default_factory=dict)
+    via: str = "service"
+    allow_quorum_loss: bool = False
+    results_dir: Path = Path("results")
+    ray_address: str | None = None
+    state_dir: Path | None = None
+    restart_delay_s: float = 0.5
+    deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "experiment"
+
+
+def number(value: Any, kind: type, low: float, high: float, where: str) -> Any:
+    """Coerce a --var string or YAML number; one line naming `where` when it is not one."""
+    try:
+        result = kind(value)
+    except (TypeError, ValueError):
+        raise SpecError(
+            f"{where}: must be {'an integer' if kind is int else 'a number'} (got {value!r})"
+        ) from None
+    if isinstance(value, bool) or not (low <= result <= high):
+        raise SpecError(f"{where}: must be between {low:g} and {high:g} (got {value!r})")
+    return result
+
+
+def flag(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "yes", "1"):
+        return True
+    if str(value).lower() in ("false", "no", "0"):
+        return False
+    raise SpecError(f"{where}: must be true or false (got {value!r})")
+
+
+def deploy_mode(value: Any) -> str:
+    if str(value).lower() == "bootstrap":
+        return "bootstrap"
+    return "true" if flag(value, "configuration.deploy") else "false"
+
+
+def read_config(configuration: dict[str, Any] | None, title: str = "") -> ExperimentConfig:
+    """Validate the peerchaos keys of an experiment's configuration."""
+    configuration = dict(configuration or {})
+    unknown = sorted(k for k in configuration if k not in KNOWN_KEYS)
+    if unknown:
+        raise SpecError(
+            f"configuration.{unknown[0]}: unknown key (known: {', '.join(sorted(KNOWN_KEYS))})"
+        )
+    runtime = str(configuration.get("runtime", "local"))
+    if runtime not in ("local", "kubernetes"):
+        raise SpecError(f"configuration.runtime: must be local or kubernetes (got {runtime!r})")
+    if runtime == "kubernetes":
+        raise SpecError("configuration.runtime: kubernetes is not available yet (issue 6)")
+    raw_spec = configuration.get("spec")
+    if raw_spec is None or isinstance(raw_spec, str | Path):
+        spec = load_spec(raw_spec)
+    elif isinstance(raw_spec, dict):
+        spec = parse_spec(raw_spec, "configuration.spec")
+    else:
+        raise SpecError(f"configuration.spec: must be a path or a mapping (got {raw_spec!r})")
+    overrides = configuration.get("spec_overrides") or {}
+    if not isinstance(overrides, dict):
+        raise SpecError(f"configuration.spec_overrides: must be a mapping (got {overrides!r})")
+    # Shortcuts `--var` can set: one experiment file, run with either setting.
+    overrides = dict(overrides)
+    if "publish_not_ready_addresses" in configuration:
+        overrides["publish_not_ready_addresses"] = flag(
+            configuration["publish_not_ready_addresses"],
+            "configuration.publish_not_ready_addresses",
+        )
+    if configuration.get("jvm_dns_cache_s") not in (None, "", "default"):
+        overrides["jvm_dns_cache_s"] = number(
+            configuration["jvm_dns_cache_s"], int, -1, 3600, "configuration.jvm_dns_cache_s"
+        )
+    if overrides:
+        spec = parse_spec({**spec.model_dump(), **overrides}, "configuration.spec_overrides")
+    observers_raw = configuration.get("observers") or {}
+    if not isinstance(observers_raw, dict):
+        raise SpecError(f"configuration.observers: must be a mapping (got {observers_raw!r})")
+    observers: dict[str, Any] = {}
+    via = "service"
+    for key, value in observers_raw.items():
+        where = f"configuration.observers.{key}"
+        if key == "via":
+            if value not in ("service", "pods"):
+                raise SpecError(f"{where}: must be service or pods (got {value!r})")
+            via = value
+        elif key in OBSERVER_KEYS:
+            kind, low, high = OBSERVER_KEYS[key]
+            observers[key] = number(value, kind, low, high, where)
+        else:
+            raise SpecError(f"{where}: unknown key (known: via, {', '.join(OBSERVER_KEYS)})")
+    state_dir = configuration.get("state_dir")
+    return ExperimentConfig(
+        name=slug(str(configuration.get("name") or title)),
+        runtime=runtime,
+        spec=spec,
+        observers=observers,
+        via=via,
+        allow_quorum_loss=flag(
+            configuration.get("allow_quorum_loss", False), "configuration.allow_quorum_loss"
+        ),
+        results_dir=Path(str(configuration.get("results_dir", "results"))),
+        ray_address=configuration.get("ray_address") or None,
+        state_dir=Path(state_dir) if state_dir else None,
+        deploy=deploy_mode(configuration.get("deploy", True)),
+        restart_delay_s=number(
+            configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
+        ),
+    )

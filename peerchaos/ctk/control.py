@@ -1,0 +1,219 @@
+"""The peerchaos control: the run's life cycle around a Chaos Toolkit experiment.
+
+- before the experiment: read the configuration and check every peerchaos activity's
+  arguments (one line, nothing touched yet), create the run dir, deploy the ensemble;
+- before the method: start the Ray observers;
+- after the method: heal everything, let the ensemble settle, stop the observers
+  (final reads), collect the evidence and compute the summary the hypothesis reads;
+- after the experiment: copy the journal in, fail the run when the steady state failed
+  before the method or a check is false, write the report, tear down;
+- cleanup (also after Ctrl-C, SIGTERM or an exception): heal, stop, tear down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+from chaoslib.types import Configuration, Experiment, Journal, Secrets
+
+from peerchaos import nemesis
+from peerchaos.ctk import session as sessions
+from peerchaos.ctk.validate import validate_activities
+from peerchaos.errors import PeerchaosError
+from peerchaos.rundir import RunDir
+
+# Chaos Toolkit shows its own logger's records on the console and in chaostoolkit.log.
+logger = logging.getLogger("chaostoolkit")
+
+
+def before_experiment_control(
+    context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
+) -> None:
+    try:
+        session = sessions.open_session(configuration, context.get("title", ""))
+        validate_activities(context, session)
+    except PeerchaosError as error:
+        sessions.close_session()
+        raise InterruptExecution(str(error)) from None
+    session.run = RunDir.create(session.config.name, session.config.results_dir)
+    session.run.write_json(
+        session.run.meta,
+        {
+            "experiment": session.config.name,
+            "title": context.get("title"),
+            "description": context.get("description"),
+            "runtime": session.config.runtime,
+            "spec": session.config.spec.model_dump(),
+            "status": "running",
+            "started": time.time(),
+        },
+    )
+    logger.info(f"peerchaos: run dir {session.run.path}")
+    from chaoslib.exceptions import ActivityFailed
+
+    from peerchaos.ctk.actions import bootstrap_ensemble, deploy_ensemble
+
+    try:
+        if session.config.deploy == "true":
+            deploy_ensemble(configuration=configuration)
+        elif session.config.deploy == "bootstrap":
+            result = bootstrap_ensemble(configuration=configuration)
+            logger.info(f"peerchaos: bootstrap: {result}")
+    except ActivityFailed as error:
+        raise InterruptExecution(f"deploy: {error}") from None
+
+
+def before_method_control(
+    context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
+) -> None:
+    from peerchaos.client import LoadProfile
+    from peerchaos.observe import ObserverConfig, Observers
+
+    session = sessions.current()
+    if session is None or session.run is None:
+        return
+    if not session.runtime.is_up():
+        logger.warning("peerchaos: no ensemble up before the method; observers not started")
+        return
+    options = dict(session.config.observers)
+    load = LoadProfile(
+        keys=options.pop("keys", 5),
+        rate=options.pop("rate", 0.0),
+        op_timeout_s=options.pop("op_timeout_s", 2.0),
+    )
+    config = ObserverConfig(
+        load=load, via=session.config.via, ray_address=session.config.ray_address, **options
+    )
+    session.observers = Observers(session.runtime, session.run, config)
+    session.since = time.time() - 1.0
+    session.observers.start()
+    logger.info("peerchaos: observers running")
+
+
+def after_method_control(
+    context: Experiment,
+    state: Any = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    **kwargs: Any,
+) -> None:
+    session = sessions.current()
+    if session is not None:
+        finish_observation(session)
+
+
+def finish_observation(session: sessions.Session, status: str = "completed") -> None:
+    """Heal, settle, stop the observers, collect and summarise — once."""
+    from peerchaos.actors import stop_ray
+    from peerchaos.observe import collect, summarize
+
+    if session.run is None or session.summary is not None:
+        return
+    if session.runtime.is_up():
+        try:
+            nemesis.heal_everything(session.runtime)
+            nemesis.wait_healthy(session.runtime, 60)
+        except PeerchaosError as error:
+            logger.warning(f"peerchaos: {error}")
+    try:
+        if session.observers is not None:
+            session.observers.stop(final_reads=session.runtime.is_up())
+    except Exception as error:  # keep what was measured even if an actor died
+        logger.warning(f"peerchaos: stopping observers: {error}")
+    finally:
+        stop_ray()
+    if session.runtime.is_up():
+        collect(session.runtime, session.run, session.since)
+    session.summary = summarize(session.run, status, {"faults": session.trials})
+
+
+def after_experiment_control(
+    context: Experiment,
+    state: Journal = None,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
+    **kwargs: Any,
+) -> None:
+    session = sessions.current()
+    if session is None or session.run is None:
+        return
+    journal = state if isinstance(state, dict) else {}
+    finish_observation(session, journal.get("status", "completed"))
+    reasons = failure_reasons(journal, session.summary or {})
+    if reasons and journal.get("status") == "completed":
+        # `chaos run` exits 0 when the steady state fails before the method; a failed
+        # status makes it exit 1, as a failed check must too.
+        journal["status"] = "failed"
+    summary = dict(session.summary or {})
+    summary["status"] = journal.get("status", summary.get("status"))
+    summary["deviated"] = journal.get("deviated", False)
+    summary["failure_reasons"] = reasons
+    session.summary = summary
+    session.run.write_json(session.run.summary, summary)
+    meta = session.run.read_json(session.run.meta, {}) or {}
+    session.run.write_json(
+        session.run.meta, {**meta, "status": summary["status"], "ended": time.time()}
+    )
+    (session.run.path / "journal.json").write_text(json.dumps(journal, indent=2, default=str))
+    write_report(session)
+    teardown(session)
+    for reason in reasons:
+        logger.error(f"peerchaos: {reason}")
+    logger.info(f"peerchaos: results in {session.run.path}")
+
+
+def failure_reasons(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
+    reasons = []
+    before = (journal.get("steady_states") or {}).get("before")
+    if before is not None and not before.get("steady_state_met", True):
+        reasons.append("the steady state was not met before the method (nothing was tested)")
+    if journal.get("deviated"):
+        reasons.append("the steady state deviated after the method")
+    for name, result in (
+        ((summary.get("checks") or {}).get("details") or {}).get("results", {}).items()
+    ):
+        if result.get("valid") is False:
+            reasons.append(f"check {name} is false")
+    return reasons
+
+
+def write_report(session: sessions.Session) -> None:
+    """The report, when the reports module is there; the summary otherwise."""
+    try:
+        from peerchaos.report import write_reports
+    except ImportError:
+        return
+    try:
+        write_reports(session.run)
+    except Exception as error:  # a report must never cost the run its results
+        logger.warning(f"peerchaos: report: {error}")
+
+
+def teardown(session: sessions.Session) -> None:
+    try:
+        session.runtime.teardown()
+    finally:
+        if session.owns_state_dir:
+            shutil.rmtree(session.state_dir.parent, ignore_errors=True)
+        session.deployed = False
+
+
+def cleanup_control(**kwargs: Any) -> None:
+    """Runs whatever happened: heal, stop observers, keep results, tear down."""
+    session = sessions.current()
+    if session is None:
+        return
+    try:
+        if session.run is not None and session.summary is None:
+            finish_observation(session, "interrupted")
+            if session.run is not None:
+                meta = session.run.read_json(session.run.meta, {}) or {}
+                session.run.write_json(session.run.meta, {**meta, "status": "interrupted"})
+    finally:
+        teardown(session)
+        sessions.close_session()

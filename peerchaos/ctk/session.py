@@ -1,0 +1,62 @@
+"""One `chaos run` of a peerchaos experiment: its runtime, run dir, observers and summary.
+
+Chaos Toolkit calls activities and controls as plain functions; they share this
+session. The control creates it before the experiment; an activity used without the
+control gets one from its `configuration` on first use.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peerchaos.ctk.config import ExperimentConfig, read_config
+from peerchaos.rundir import RunDir
+from peerchaos.runtime.local.runtime import LocalRuntime
+
+
+@dataclass
+class Session:
+    config: ExperimentConfig
+    runtime: LocalRuntime
+    state_dir: Path
+    owns_state_dir: bool
+    run: RunDir | None = None
+    observers: Any = None
+    since: float = field(default_factory=time.time)
+    summary: dict[str, Any] | None = None
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[str, Any] = field(default_factory=dict)
+    deployed: bool = False
+    finished: bool = False
+
+
+_current: Session | None = None
+
+
+def open_session(configuration: dict[str, Any] | None, title: str = "") -> Session:
+    """The session of this process, created from `configuration` if there is none."""
+    global _current
+    if _current is not None and not _current.finished:
+        return _current
+    config = read_config(configuration, title)
+    owns = config.state_dir is None
+    # Each run gets its own state dir, so a `peerchaos up` ensemble is never touched.
+    state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="pc-chaos-")) / "state"
+    runtime = LocalRuntime(state_dir, config.spec.local, restart_delay_s=config.restart_delay_s)
+    _current = Session(config, runtime, state_dir, owns)
+    return _current
+
+
+def current() -> Session | None:
+    return _current
+
+
+def close_session() -> None:
+    global _current
+    if _current is not None:
+        _current.finished = True
+    _current = None

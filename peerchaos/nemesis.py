@@ -1,0 +1,161 @@
+"""The *faults*: kill, unready, pause, partition — aimed at leader, follower, minority, random.
+
+Each fault ships its heal. A target resolves to pod names at the moment of the fault
+(the leader changes); a fault that would take out a majority is refused unless the
+experiment allows quorum loss. Trials repeat a fault with a wait for recovery and a
+settle period in between, so a run yields a distribution rather than one number.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from peerchaos import ensemble as ens
+from peerchaos.errors import PeerchaosError, UsageError
+from peerchaos.runtime.base import Runtime
+
+FAULTS = ("kill", "unready", "pause", "partition", "endpoints")
+TARGETS = ("leader", "follower", "random", "minority")
+CAPABILITY = {"kill": "kill", "unready": "unready", "pause": "pause", "partition": "partition"}
+
+
+def check_target(target: str, pods: list[str], where: str) -> None:
+    if target not in TARGETS and target not in pods:
+        raise UsageError(
+            f"{where}: target must be leader, follower, random, minority or a pod name "
+            f"({', '.join(pods)}) (got {target!r})"
+        )
+
+
+def quorum_guard(victims: int, replicas: int, allow_quorum_loss: bool, where: str) -> None:
+    """Refuse faults that leave fewer than a majority of peers untouched."""
+    left = replicas - victims
+    if left <= replicas // 2 and not allow_quorum_loss:
+        raise UsageError(
+            f"{where}: hitting {victims} of {replicas} peers leaves no majority "
+            "(set allow_quorum_loss: true in the configuration to allow it)"
+        )
+
+
+def resolve(runtime: Runtime, target: str, rng: random.Random) -> list[str]:
+    """Pod names for a target, now."""
+    if target == "minority":
+        names = [pod.name for pod in runtime.pods()]
+        size = (len(names) - 1) // 2
+        if size == 0:
+            raise UsageError(f"target minority: {len(names)} peers have no minority to isolate")
+        leader = ens.current_leader(ens.roles(runtime))
+        # The leader inside the minority is the case worth testing.
+        chosen = [leader] if leader else []
+        rest = [n for n in names if n not in chosen]
+        return chosen + rng.sample(rest, size - len(chosen))
+    return [ens.pick_target(runtime, target, rng)]
+
+
+def inject(runtime: Runtime, fault: str, pods: list[str]) -> float:
+    """Inject `fault` into `pods` (a Service name for `endpoints`); returns when it took effect."""
+    if fault == "endpoints":
+        return runtime.delete_endpoints(pods[0])
+    if fault == "partition":
+        return runtime.partition([pods])
+    action = {"kill": runtime.kill, "unready": runtime.make_unready, "pause": runtime.pause}[fault]
+    times = [action(pod) for pod in pods]
+    return min(times)
+
+
+def heal(runtime: Runtime, fault: str, pods: list[str]) -> float | None:
+    """Undo `fault`; a kill heals itself (the StatefulSet controller recreates the pod)."""
+    if fault == "endpoints":
+        return runtime.restore_endpoints(pods[0])
+    if fault == "partition":
+        return runtime.heal()
+    if fault == "unready":
+        return max(runtime.make_ready(pod) for pod in pods)
+    if fault == "pause":
+        return max(runtime.resume(pod) for pod in pods)
+    return None
+
+
+def heal_everything(runtime: Runtime) -> list[str]:
+    """The rollback: heal partitions, resume, make ready. Returns what it did."""
+    done = []
+    caps = runtime.capabilities()
+    if caps.supports("partition"):
+        runtime.heal()
+        done.append("healed partitions")
+    for pod in runtime.pods():
+        if pod.paused:
+            runtime.resume(pod.name)
+            done.append(f"resumed {pod.name}")
+        if pod.unready_marker:
+            runtime.make_ready(pod.name)
+            done.append(f"made {pod.name} ready")
+    return done
+
+
+def wait_healthy(runtime: Runtime, timeout_s: float, require_ready: bool = True) -> float:
+    """Until a leader has a following majority, every peer serves and (optionally) is ready."""
+    started = time.monotonic()
+    deadline = started + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        pods = runtime.pods()
+        roles = ens.roles(runtime, timeout_s=0.3)
+        leader = ens.current_leader(roles)
+        serving = all(r.serving for r in roles.values())
+        ready = all(p.ready for p in pods) or not require_ready
+        if leader and serving and ready:
+            return time.monotonic() - started
+        last = ", ".join(f"{n} {r.mode}" for n, r in sorted(roles.items()))
+        time.sleep(0.1)
+    raise PeerchaosError(f"ensemble: not healthy within {timeout_s:g} s (last seen: {last})")
+
+
+@dataclass
+class Trial:
+    index: int
+    fault: str
+    pods: list[str]
+    t_fault: float
+    t_heal: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return vars(self).copy()
+
+
+def run_trials(
+    runtime: Runtime,
+    fault: str,
+    target: str,
+    trials: int,
+    duration_s: float,
+    settle_s: float,
+    allow_quorum_loss: bool,
+    recovery_timeout_s: float = 60.0,
+    seed: int | None = None,
+) -> list[Trial]:
+    """Repeat a fault: wait healthy, inject, hold `duration_s`, heal, wait, settle."""
+    rng = random.Random(seed)
+    replicas = len(runtime.pods())
+    done: list[Trial] = []
+    for index in range(trials):
+        wait_healthy(runtime, recovery_timeout_s)
+        if fault == "endpoints":
+            pods = [target]  # the Service whose Endpoints go
+        else:
+            pods = resolve(runtime, target, rng)
+            quorum_guard(len(pods), replicas, allow_quorum_loss, f"{fault} {target}")
+        t_fault = inject(runtime, fault, pods)
+        t_heal = None
+        try:
+            if duration_s > 0:
+                time.sleep(duration_s)
+        finally:
+            t_heal = heal(runtime, fault, pods)
+        done.append(Trial(index, fault, pods, t_fault, t_heal))
+        wait_healthy(runtime, recovery_timeout_s)
+        time.sleep(settle_s)
+    return done

@@ -1,0 +1,170 @@
+"""Experiments through the real `chaos` command, on the local runtime, with real ZooKeeper."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import yaml
+
+from conftest import REPO, needs_zookeeper
+
+pytestmark = needs_zookeeper
+CHAOS = str(Path(sys.executable).parent / "chaos")
+
+
+def chaos_run(experiment: Path, results: Path, *var: str, timeout: float = 240) -> tuple[int, str]:
+    args = [
+        CHAOS,
+        "--no-log-file",
+        "run",
+        str(experiment),
+        "--journal-path",
+        str(results / "j.json"),
+    ]
+    args += ["--var", f"results_dir={results}"]
+    for item in var:
+        args += ["--var", item]
+    done = subprocess.run(args, capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    return done.returncode, done.stdout + done.stderr
+
+
+def run_dir(results: Path, name: str) -> Path:
+    (found,) = list((results / name).iterdir())
+    return found
+
+
+def namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def test_leader_kill_through_chaos_run(tmp_path: Path) -> None:
+    before = namespaces()
+    code, output = chaos_run(REPO / "experiments/zk-leader-kill.yaml", tmp_path, "trials:int=2")
+    run = run_dir(tmp_path, "zk-leader-kill")
+    journal = json.loads((run / "journal.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    # The exit code follows the verdict: 0 only when the hypothesis held and checks passed.
+    assert (code == 0) == (journal["status"] == "completed" and not journal["deviated"]), output
+    assert [r["activity"]["name"] for r in journal["run"]] == ["kill-the-leader"]
+    assert journal["steady_states"]["before"]["steady_state_met"] is True
+    trials = [t for t in summary["trials"] if t["observed"]]
+    assert len(trials) == 2
+    for trial in trials:
+        assert trial["fault"]["fault"] == "kill"
+        assert trial["election_time_s"] is not None and trial["new_leader"] != trial["fault"]["pod"]
+        assert trial["ground_truth"]["leader_serving_s"] is not None
+        assert trial["write_recovery_s"] is not None
+    assert summary["metrics"]["election_time_s"]["n"] == 2
+    # Histories recorded from real ZooKeeper under leader kills pass the default checks.
+    assert summary["checks"]["valid"] is True
+    assert (run / "history.jsonl").stat().st_size > 0 and (run / "peers" / "zk-0.log").exists()
+    assert f"results in {run}" in output
+    assert namespaces() == before  # torn down
+
+
+def test_leader_unready_through_chaos_run(tmp_path: Path) -> None:
+    code, output = chaos_run(REPO / "experiments/zk-leader-unready.yaml", tmp_path)
+    run = run_dir(tmp_path, "zk-leader-unready")
+    journal = json.loads((run / "journal.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
+    assert code == 0, output
+    outputs = {r["activity"]["name"]: r["output"] for r in journal["run"]}
+    assert outputs["connections-while-unready"] == 0
+    assert outputs["headless-dns-while-unready"] is True  # publishNotReadyAddresses: true
+    after = {
+        p["activity"]["name"]: p["output"] for p in journal["steady_states"]["after"]["probes"]
+    }
+    assert after["no-leader-change"] == 0
+    (trial,) = [t for t in summary["trials"] if t["observed"]]
+    assert trial["fault"]["fault"] == "unready" and trial["new_leader"] is None
+    changes = trial["ground_truth"]["endpoint_changes"]
+    assert any(trial["fault"]["ip"] in c["not_ready"] for c in changes)
+
+
+def test_failed_steady_state_before_the_method_fails_the_run(tmp_path: Path) -> None:
+    experiment = yaml.safe_load((REPO / "experiments/zk-leader-kill.yaml").read_text())
+    for probe in experiment["steady-state-hypothesis"]["probes"]:
+        if probe["name"] == "all-peers-ready":
+            probe["tolerance"] = 4  # three peers can never be four
+    path = tmp_path / "impossible.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    code, output = chaos_run(path, tmp_path)
+    assert code == 1, output
+    run = run_dir(tmp_path, "zk-leader-kill")
+    journal = json.loads((run / "journal.json").read_text())
+    assert journal["run"] == [] and journal["status"] == "failed"
+    summary = json.loads((run / "summary.json").read_text())
+    assert "the steady state was not met before the method" in summary["failure_reasons"][0]
+
+
+def test_malformed_experiment_fails_in_one_line_before_any_fault(tmp_path: Path) -> None:
+    experiment = yaml.safe_load((REPO / "experiments/zk-leader-kill.yaml").read_text())
+    experiment["method"][0]["provider"]["arguments"]["target"] = "the-boss"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(experiment))
+    before = namespaces()
+    code, output = chaos_run(path, tmp_path, timeout=120)
+    assert code == 1
+    lines = [line for line in output.splitlines() if "target must be leader" in line]
+    assert len(lines) == 1 and "Traceback" not in output
+    assert "method 'kill-the-leader': target must be leader" in lines[0]
+    assert not (tmp_path / "zk-leader-kill").exists()  # no run started
+    assert namespaces() == before
+
+
+def test_sigterm_mid_method_heals_and_keeps_results(tmp_path: Path) -> None:
+    before = namespaces()
+    args = [
+        CHAOS,
+        "--no-log-file",
+        "run",
+        str(REPO / "experiments/zk-leader-pause.yaml"),
+        "--journal-path",
+        str(tmp_path / "j.json"),
+        "--var",
+        f"results_dir={tmp_path}",
+        "--var",
+        "trials:int=3",
+    ]
+    log = tmp_path / "out.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while "Action: freeze-the-leader" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(2.0)  # inside the first pause: the leader is frozen now
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = log.read_text()
+    assert proc.returncode != 0, output
+    run = run_dir(tmp_path, "zk-leader-pause")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] in ("interrupted", "failed"), summary["status"]
+    assert (run / "history.jsonl").stat().st_size > 0  # what was measured is kept
+    assert "Rollback: heal-everything" in output
+    time.sleep(1)
+    assert all(not psutil.pid_exists(pid) or _zombie(pid) for pid in children)
+    assert namespaces() == before
+    assert not [
+        p for p in Path("/tmp").glob("pc-chaos-*") if os.stat(p).st_mtime > time.time() - 600
+    ]
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return True
