@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 from typing import Any
@@ -31,15 +32,22 @@ from peerchaos.probes import DnsProbe, RoleProbe
 _ray_temp_dir: str | None = None
 
 
-def start_ray(ray_address: str | None = None) -> None:
-    """Join `ray_address`, or start a local Ray on loopback in a temp dir of its own."""
+def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> None:
+    """Join `ray_address`, or start a local Ray on loopback in a temp dir of its own.
+
+    `temp_root` puts that dir inside another (a run's state dir), so whoever removes the
+    state dir — `down`, or the control plane when its owner died — removes Ray's too.
+    """
     global _ray_temp_dir
     if ray.is_initialized():
         return
     if ray_address:
         ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         return
-    _ray_temp_dir = tempfile.mkdtemp(prefix="pc-ray-")
+    _ray_temp_dir = tempfile.mkdtemp(prefix="pc-ray-", dir=temp_root)
+    # Ray's core worker installs its own SIGTERM handler, which dumps a stack and kills
+    # the process; the caller's handler (Chaos Toolkit's: heal, then exit) must win.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     ray.init(
         address="local",
         num_cpus=os.cpu_count() or 2,
@@ -49,6 +57,9 @@ def start_ray(ray_address: str | None = None) -> None:
         log_to_driver=False,
         configure_logging=False,
     )
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def stop_ray() -> None:
@@ -59,6 +70,31 @@ def stop_ray() -> None:
     if _ray_temp_dir:
         shutil.rmtree(_ray_temp_dir, ignore_errors=True)
         _ray_temp_dir = None
+
+
+def ray_processes(exclude: set[int] = frozenset()) -> list[dict[str, float]]:
+    """Ray's processes under this driver, with start times, so they can be ended by PID.
+
+    `exclude` names other children (the local control plane) whose whole subtree —
+    the ZooKeeper pods among it — is not Ray's.
+    """
+    import psutil
+
+    skipped = set(exclude)
+    for pid in exclude:
+        try:
+            skipped |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
+        except psutil.Error:
+            continue
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        if child.pid in skipped:
+            continue
+        try:
+            found.append({"pid": child.pid, "created": child.create_time()})
+        except psutil.Error:
+            continue
+    return found
 
 
 def local_pod_addresses(state_dir: str) -> Any:

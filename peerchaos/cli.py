@@ -368,5 +368,10 @@ def doctor() -> None:
     sys.exit(0 if ready(checks) else 1)
 
 
+from peerchaos.report.commands import report, trend  # noqa: E402 (after `main` exists)
+
+main.add_command(report)
+main.add_command(trend)
+
 if __name__ == "__main__":
     main()

@@ -8,11 +8,21 @@ ground truth parsed from them); `summarize` computes `summary.json` from the fil
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from peerchaos.actors import DnsProbeActor, LoadWorkerActor, RoleProbeActor, ray, start_ray
+from peerchaos.actors import (
+    DnsProbeActor,
+    LoadWorkerActor,
+    RoleProbeActor,
+    ray,
+    ray_processes,
+    start_ray,
+)
 from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.measure import measure
@@ -30,6 +40,7 @@ class ObserverConfig:
     dns_probes: int = 3
     dns_period_s: float = 0.02
     ray_address: str | None = None
+    ray_temp_root: str | None = None
 
 
 def dns_names(status: dict[str, Any]) -> list[str]:
@@ -51,6 +62,7 @@ class Observers:
         self.probes: list[Any] = []
         self.started_at: float | None = None
         self.stats: dict[str, Any] = {}
+        self._recording: threading.Event | None = None
 
     def _hosts(self, status: dict[str, Any]) -> str:
         if self.config.via == "pods":
@@ -60,7 +72,7 @@ class Observers:
         return f"{host}:{port}"
 
     def start(self) -> None:
-        start_ray(self.config.ray_address)
+        start_ray(self.config.ray_address, self.config.ray_temp_root)
         status = self.runtime.status()
         events, history = str(self.run.events), str(self.run.history)
         profile = {**asdict(self.config.load), "prefix": self.run.run_id}
@@ -79,12 +91,29 @@ class Observers:
             for i in range(self.config.dns_probes)
         ]
         ray.get([actor.start.remote() for actor in self.probes + self.load])
+        if self.config.ray_temp_root:
+            # Written down so the ensemble's teardown can end them if this process cannot;
+            # again every few seconds, as the raylet starts its agents lazily.
+            self._recording = threading.Event()
+            threading.Thread(target=self._record_helpers, daemon=True).start()
         self.started_at = time.time()
         with JsonlAppender(self.run.events) as log:
             log.append(event("observers", "observe_start", load_workers=len(self.load)))
 
+    def _record_helpers(self) -> None:
+        helpers = Path(str(self.config.ray_temp_root)) / "helper-pids.json"
+        while True:
+            tmp = helpers.with_suffix(".tmp")
+            plane = (self.runtime.state.read().get("control_plane") or {}).get("pid")
+            tmp.write_text(json.dumps(ray_processes({plane} if plane else set())))
+            tmp.replace(helpers)
+            if self._recording.wait(2.0):
+                return
+
     def stop(self, final_reads: bool = True) -> dict[str, Any]:
         """Stop load, do the final reads (faults must be healed by now), stop the probes."""
+        if self._recording is not None:
+            self._recording.set()
         stats = ray.get([worker.stop.remote() for worker in self.load]) if self.load else []
         finals = ray.get([w.final_reads.remote() for w in self.load]) if final_reads else []
         intervals = ray.get([probe.stop.remote() for probe in self.probes])

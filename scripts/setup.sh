@@ -12,6 +12,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v dig >/dev/null || need+=(dnsutils)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+# Headless Chromium renders the HTML report in the tests (they skip without it).
+command -v chromium >/dev/null || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

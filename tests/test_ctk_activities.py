@@ -180,7 +180,7 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.Session]:
-    """One session with a deployed selectorless ensemble for the activity tests."""
+    """One session with a deployed ensemble for the activity tests."""
     if not Path("/usr/share/java/zookeeper.jar").exists():
         pytest.skip("ZooKeeper is not installed")
     sessions.close_session()
@@ -189,7 +189,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.Session]
         "spec": {
             **FAST,
             "jvm_dns_cache_s": 1,
-            "selectorless": {"enabled": True},
             "local": {"pod_cidr": "10.244.40.0/24", "service_cidr": "10.96.40.0/24"},
         },
         "state_dir": str(state),
@@ -237,9 +236,7 @@ def test_unready_and_ready(live: sessions.Session) -> None:
     pod = record["pods"][0]
     wait_until(lambda: probes.ready_peers() == 2, 10, "one peer unready")
     assert probes.headless_dns_lists_unready_peers() is True  # publishNotReadyAddresses
-    # This session's client Service is selectorless: its hand-written Endpoints know
-    # nothing of readiness, so round robin still sends every third connection there.
-    assert probes.connections_to_unready_peers(connections=9) == 3
+    assert probes.connections_to_unready_peers(connections=9) == 0
     actions.make_peer_ready(target=pod)
     wait_until(lambda: probes.ready_peers() == 3, 10, "ready again")
 
@@ -274,16 +271,9 @@ def test_rolling_restart_restarts_every_peer(live: sessions.Session) -> None:
 
 
 @needs_zookeeper
-def test_endpoints_delete_and_restore(live: sessions.Session) -> None:
-    healthy(live)
-    actions.delete_endpoints()
-    cs = next(e for e in live.runtime.endpoints() if e.service == "zk-cs")
-    assert not cs.exists
-    actions.restore_endpoints()
-    cs = next(e for e in live.runtime.endpoints() if e.service == "zk-cs")
-    assert cs.exists and len(cs.ready) == 3
-    records = actions.delete_endpoints(duration_s=0.5, trials=1, settle_s=0)
-    assert records[0]["fault"] == "endpoints" and records[0]["pods"] == ["zk-cs"]
+def test_endpoints_of_a_selector_service_are_not_ours_to_delete(live: sessions.Session) -> None:
+    with pytest.raises(ActivityFailed, match="has a selector"):
+        actions.delete_endpoints()
 
 
 @needs_zookeeper

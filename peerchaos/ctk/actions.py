@@ -117,6 +117,11 @@ def _trials(
         )
     except PeerchaosError as error:
         raise _fail(error) from None
+    except BaseException as error:
+        # SIGTERM reaches us as Chaos Toolkit's InterruptExecution, which it then treats as
+        # one failed activity and carries on; the run must say it was interrupted.
+        session.notes["interrupted"] = f"{fault} {target}: {type(error).__name__}: {error}"
+        raise
     records = [trial.to_dict() for trial in done]
     session.trials += records
     return records

@@ -87,7 +87,11 @@ def before_method_control(
         op_timeout_s=options.pop("op_timeout_s", 2.0),
     )
     config = ObserverConfig(
-        load=load, via=session.config.via, ray_address=session.config.ray_address, **options
+        load=load,
+        via=session.config.via,
+        ray_address=session.config.ray_address,
+        ray_temp_root=str(session.state_dir) if session.owns_state_dir else None,
+        **options,
     )
     session.observers = Observers(session.runtime, session.run, config)
     session.since = time.time() - 1.0
@@ -145,6 +149,9 @@ def after_experiment_control(
     journal = state if isinstance(state, dict) else {}
     finish_observation(session, journal.get("status", "completed"))
     reasons = failure_reasons(journal, session.summary or {})
+    if session.notes.get("interrupted"):
+        reasons.insert(0, f"interrupted during the method ({session.notes['interrupted']})")
+        journal["status"] = "interrupted"
     if reasons and journal.get("status") == "completed":
         # `chaos run` exits 0 when the steady state fails before the method; a failed
         # status makes it exit 1, as a failed check must too.
@@ -199,7 +206,7 @@ def teardown(session: sessions.Session) -> None:
         session.runtime.teardown()
     finally:
         if session.owns_state_dir:
-            shutil.rmtree(session.state_dir.parent, ignore_errors=True)
+            shutil.rmtree(session.state_dir, ignore_errors=True)
         session.deployed = False
 
 

@@ -7,6 +7,8 @@ control gets one from its `configuration` on first use.
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -45,8 +47,14 @@ def open_session(configuration: dict[str, Any] | None, title: str = "") -> Sessi
     config = read_config(configuration, title)
     owns = config.state_dir is None
     # Each run gets its own state dir, so a `peerchaos up` ensemble is never touched.
-    state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="pc-chaos-")) / "state"
-    runtime = LocalRuntime(state_dir, config.spec.local, restart_delay_s=config.restart_delay_s)
+    state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="pc-chaos-"))
+    runtime = LocalRuntime(
+        state_dir,
+        config.spec.local,
+        restart_delay_s=config.restart_delay_s,
+        # If this process dies without tearing down (SIGKILL), the control plane does.
+        owner_pid=os.getpid() if owns else None,
+    )
     _current = Session(config, runtime, state_dir, owns)
     return _current
 
@@ -56,7 +64,10 @@ def current() -> Session | None:
 
 
 def close_session() -> None:
+    """Forget the session; a temp state dir it made and never used goes too."""
     global _current
     if _current is not None:
         _current.finished = True
+        if _current.owns_state_dir and not _current.runtime.is_up():
+            shutil.rmtree(_current.state_dir, ignore_errors=True)
     _current = None

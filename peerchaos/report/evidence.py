@@ -83,6 +83,20 @@ def _read_object(path: Path, notes: list[str], required: bool = False) -> dict[s
     return data
 
 
+def _summary(summary: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The summary with the shapes the report relies on; what does not fit is dropped."""
+    shapes = {"metrics": dict, "trials": list, "checks": dict, "failure_reasons": list}
+    for key, shape in shapes.items():
+        if key in summary and not isinstance(summary[key], shape):
+            notes.append(f"summary.json: {key} is not a {shape.__name__}; ignored")
+            summary = {k: v for k, v in summary.items() if k != key}
+    if "trials" in summary:
+        summary["trials"] = [t for t in summary["trials"] if isinstance(t, dict)]
+    if "metrics" in summary:
+        summary["metrics"] = {k: v for k, v in summary["metrics"].items() if isinstance(v, dict)}
+    return summary
+
+
 def _events(path: Path) -> list[dict[str, Any]]:
     records = [
         e
@@ -119,7 +133,7 @@ def zookeeper_version(peers: Path) -> str | None:
 def load(run: RunDir) -> Evidence:
     """Read the run directory; never raises on missing or broken files."""
     notes: list[str] = []
-    summary = _read_object(run.summary, notes, required=True) or {}
+    summary = _summary(_read_object(run.summary, notes, required=True) or {}, notes)
     meta = _read_object(run.meta, notes, required=True) or {}
     journal = _read_object(run.path / "journal.json", notes)
     if journal is None and not any("journal" in n for n in notes):

@@ -1,30 +1,26 @@
 """The timeline of a run as data: one lane per peer, one per DNS probe and name, fault bands.
 
 Drawing lives in `plots.py`; this module only decides *what* is shown, so tests can check
-the figure through the data it is drawn from. Probes record changes only (a role or an
-answer is written when it differs from the previous one), so a state holds from its event
-to the next event of the same stream.
+the figure through the data it is drawn from (DNS lanes: `dnslanes.py`).
 
-- A peer's state is what the role probe saw (leader / follower / looking / unreachable),
-  overridden by what only the runtime knows: `restarting` from the process's exit until
-  the restarted peer first answers the probe, `paused` for a SIGSTOPped peer. `unready`
-  (readiness failing while the process runs) is kept apart, because an unready leader is
-  still the leader. The peer's own log (ground truth) is a third, thinner strip.
-- A DNS answer is `current`, `stale` (it holds the address of a pod that is dead at that
-  moment: the measure's stale window), `nxdomain` or `error` (timeout, SERVFAIL). An
-  answer can turn stale without a new answer when its pod dies, so segments are split at
-  every death.
+A peer's state is what the role probe saw (leader / follower / looking / unreachable),
+overridden by what only the runtime knows: `restarting` from the process's exit until
+the restarted peer first answers the probe, `paused` for a SIGSTOPped peer. `unready`
+(readiness failing while the process runs) is kept apart, because an unready leader is
+still the leader. The peer's own log (ground truth) is a third, thinner strip. A fault
+band runs from injection to its heal; a kill has none, so its band ends when the
+StatefulSet's new pod is ready.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
+from peerchaos.report.dnslanes import DnsLane, dns_lanes
+from peerchaos.report.segments import Segment, from_changes, paint
+
 PEER_STATES = ("leader", "follower", "looking", "unreachable", "paused", "restarting")
-DNS_STATES = ("current", "stale", "nxdomain", "error")
 MODE_STATE = {
     "leader": "leader",
     "standalone": "leader",
@@ -40,27 +36,12 @@ LOG_STATE = {
 }
 
 
-@dataclass(frozen=True)
-class Segment:
-    start: float
-    end: float
-    state: str
-
-
 @dataclass
 class PeerLane:
     pod: str
     segments: list[Segment]
     unready: list[Segment] = field(default_factory=list)
     log: list[Segment] = field(default_factory=list)
-
-
-@dataclass
-class DnsLane:
-    probe: str
-    name: str
-    raw: list[Segment]
-    cached: list[Segment]
 
 
 @dataclass(frozen=True)
@@ -87,61 +68,6 @@ class Timeline:
     dns: list[DnsLane]
     bands: list[FaultBand]
     marks: list[Mark]
-
-    def window(self, start: float, end: float) -> Timeline:
-        """The part of the timeline within [start, end] (a zoom panel)."""
-        return Timeline(
-            start=start,
-            end=end,
-            peers=[
-                replace(
-                    lane,
-                    segments=clip(lane.segments, start, end),
-                    unready=clip(lane.unready, start, end),
-                    log=clip(lane.log, start, end),
-                )
-                for lane in self.peers
-            ],
-            dns=[
-                replace(lane, raw=clip(lane.raw, start, end), cached=clip(lane.cached, start, end))
-                for lane in self.dns
-            ],
-            bands=[
-                replace(b, start=max(b.start, start), end=min(b.end, end))
-                for b in self.bands
-                if b.end >= start and b.start <= end
-            ],
-            marks=[m for m in self.marks if start <= m.t <= end],
-        )
-
-
-def clip(segments: list[Segment], start: float, end: float) -> list[Segment]:
-    return [
-        replace(s, start=max(s.start, start), end=min(s.end, end))
-        for s in segments
-        if s.end > start and s.start < end
-    ]
-
-
-def from_changes(changes: list[tuple[float, str]], end: float) -> list[Segment]:
-    """Segments from (time, state) changes, each held until the next; equal states merged."""
-    segments: list[Segment] = []
-    for i, (t, state) in enumerate(changes):
-        until = changes[i + 1][0] if i + 1 < len(changes) else max(end, t)
-        if segments and segments[-1].state == state and segments[-1].end >= t:
-            segments[-1] = replace(segments[-1], end=until)
-        elif until > t:
-            segments.append(Segment(t, until, state))
-    return segments
-
-
-def paint(segments: list[Segment], start: float, end: float, state: str) -> list[Segment]:
-    """`segments` with [start, end] overwritten by `state`."""
-    kept = [s for s in segments if s.end <= start or s.start >= end]
-    cut = [s for s in segments if s.end > start and s.start < end]
-    pieces = [replace(s, end=start) for s in cut if s.start < start]
-    pieces += [replace(s, start=end) for s in cut if s.end > end]
-    return sorted([*kept, *pieces, Segment(start, end, state)], key=lambda s: s.start)
 
 
 def _target(fault: dict[str, Any]) -> str:
@@ -249,81 +175,19 @@ def peer_lane(
     return PeerLane(pod, segments, unready, from_changes(log_changes, end))
 
 
-def dead_ip_changes(events: list[dict[str, Any]]) -> list[tuple[float, str, bool]]:
-    """(time, ip, dead?) — a killed pod's address is dead from the kill until it is reused."""
-    changes = []
-    for e in events:
-        if not e.get("ip"):
-            continue
-        if e["kind"] == "fault" and e.get("fault") == "kill":
-            changes.append((e.get("t_fault", e["t"]), e["ip"], True))
-        elif e["kind"] == "pod_exited":
-            changes.append((e["t"], e["ip"], True))
-        elif e["kind"] == "pod_started":
-            changes.append((e["t"], e["ip"], False))
-    return sorted(changes)
-
-
-def answer_state(answer: dict[str, Any], dead: set[str]) -> str:
-    rcode = answer.get("rcode")
-    if rcode == "NXDOMAIN":
-        return "nxdomain"
-    if rcode != "NOERROR":
-        return "error"
-    return "stale" if dead & set(answer.get("addresses") or []) else "current"
-
-
-def answer_segments(
-    answers: list[dict[str, Any]], deaths: list[tuple[float, str, bool]], end: float
-) -> list[Segment]:
-    times = [t for t, _, _ in deaths]
-    changes: list[tuple[float, str]] = []
-    for i, answer in enumerate(answers):
-        until = answers[i + 1]["t"] if i + 1 < len(answers) else end
-        cuts = [answer["t"]] + times[
-            bisect.bisect_right(times, answer["t"]) : bisect.bisect_left(times, until)
-        ]
-        for t in cuts:
-            dead: set[str] = set()
-            for when, ip, is_dead in deaths:
-                if when > t:
-                    break
-                (dead.add if is_dead else dead.discard)(ip)
-            changes.append((t, answer_state(answer, dead)))
-    return from_changes(changes, end)
-
-
-def dns_lanes(events: list[dict[str, Any]], end: float) -> list[DnsLane]:
-    deaths = dead_ip_changes(events)
-    streams: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
-    for e in events:
-        if e["kind"] == "dns" and e.get("name"):
-            streams[(e["name"], str(e.get("probe")))][str(e.get("view", "raw"))].append(e)
-    # Names in the order the probes first asked them (headless, pods, Services), then probes.
-    return [
-        DnsLane(
-            probe,
-            name,
-            answer_segments(views["raw"], deaths, end),
-            answer_segments(views["cached"], deaths, end),
-        )
-        for (name, probe), views in streams.items()
-    ]
-
-
 def marks(trials: list[dict[str, Any]]) -> list[Mark]:
+    """Where each trial's new leader was first seen and its first write acknowledged."""
     found = []
     for trial in trials:
         t_fault = trial.get("t_fault")
-        if t_fault is None:
+        if not isinstance(t_fault, int | float):
             continue
-        if trial.get("election_time_s") is not None:
+        election, write = trial.get("election_time_s"), trial.get("write_recovery_s")
+        if isinstance(election, int | float):
             label = f"leader {trial.get('new_leader') or '?'}"
-            found.append(Mark(t_fault + trial["election_time_s"], label, "election"))
-        if trial.get("write_recovery_s") is not None:
-            found.append(Mark(t_fault + trial["write_recovery_s"], "write ok", "write"))
+            found.append(Mark(t_fault + election, label, "election"))
+        if isinstance(write, int | float):
+            found.append(Mark(t_fault + write, "write ok", "write"))
     return found
 
 

@@ -52,6 +52,7 @@ class ControlPlane:
         self.ensemble = ensemble
         self.mode = options["mode"]
         self.restart_delay_s = float(options.get("restart_delay_s", 0.5))
+        self.owner: dict[str, float] | None = options.get("owner")
         uid = net.short_id(state.root)
         cidr = options["pod_cidr"] if self.mode == "netns" else options["loopback_cidr"]
         service_cidr = options["service_cidr"] if self.mode == "netns" else options["loopback_cidr"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import sys
 import traceback
@@ -20,7 +21,9 @@ import yaml
 from peerchaos.errors import PeerchaosError
 from peerchaos.runtime.local.controlplane import ControlPlane
 from peerchaos.runtime.local.objects import ensemble_from_objects
+from peerchaos.runtime.local.pod import process_identity
 from peerchaos.runtime.local.state import StateDir
+from peerchaos.runtime.local.teardown import kill_helpers
 
 
 async def dispatch(plane: ControlPlane, request: dict[str, Any], stop: asyncio.Event) -> Any:
@@ -76,6 +79,11 @@ async def serve(state: StateDir, plane: ControlPlane) -> None:
 
     state.control_socket.unlink(missing_ok=True)
     server = await asyncio.start_unix_server(handle, path=str(state.control_socket))
+    owner = plane.owner
+    orphaned = asyncio.Event()
+    # The task is kept in the plane's task set so it is not garbage-collected.
+    if owner:
+        plane.spawn_task(watch_owner(owner, stop, orphaned))
     try:
         await plane.start()
         await stop.wait()
@@ -84,6 +92,24 @@ async def serve(state: StateDir, plane: ControlPlane) -> None:
         await plane.stop()
         state.control_socket.unlink(missing_ok=True)
         plane.save_state("stopped")
+    if orphaned.is_set():
+        # Nobody is left to run `down`: end the run's Ray processes and remove the state
+        # dir too (pods, namespaces and the bridge went with plane.stop()).
+        kill_helpers(state)
+        shutil.rmtree(state.root, ignore_errors=True)
+
+
+async def watch_owner(
+    owner: dict[str, float], stop: asyncio.Event, orphaned: asyncio.Event
+) -> None:
+    """Stop when the process that owns this ensemble (a `chaos run`) is gone."""
+    while not stop.is_set():
+        created = process_identity(int(owner["pid"]))
+        if created is None or abs(created - float(owner["created"])) > 0.05:
+            orphaned.set()
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
 
 
 def main(argv: list[str]) -> int:

@@ -135,13 +135,16 @@ def process_identity(pid: int) -> float | None:
         return None
 
 
-def kill_recorded(pid: int, created: float | None) -> bool:
-    """SIGKILL a process group recorded in state.json if it is still the same process."""
+def kill_recorded(pid: int, created: float | None, group: bool = True) -> bool:
+    """SIGKILL a recorded process (group) if it is still the same process."""
     current = process_identity(pid)
     if current is None or (created is not None and abs(current - created) > 0.05):
         return False
     try:
-        os.killpg(pid, signal.SIGKILL)
+        if group:
+            os.killpg(pid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
         return False
     return True

@@ -38,10 +38,13 @@ class LocalRuntime:
         state_dir: str | Path | None = None,
         network: LocalNetwork | None = None,
         restart_delay_s: float = 0.5,
+        owner_pid: int | None = None,
     ) -> None:
         self.state = StateDir(state_dir)
         self.network = network or LocalNetwork()
         self.restart_delay_s = restart_delay_s
+        # A control plane with an owner tears itself down when the owner dies.
+        self.owner_pid = owner_pid
         self._status_cache: dict[str, Any] | None = None
 
     # -- control-plane requests -------------------------------------------------------
@@ -120,6 +123,7 @@ class LocalRuntime:
             **self.network.model_dump(),
             "mode": mode,
             "restart_delay_s": self.restart_delay_s,
+            "owner": self._owner(),
         }
         self.state.options_file.write_text(json.dumps(options))
         with self.state.daemon_log.open("ab") as log:
@@ -141,6 +145,13 @@ class LocalRuntime:
                 return
             time.sleep(0.02)
         raise PeerchaosError(f"local control plane did not start within {START_TIMEOUT_S:.0f} s")
+
+    def _owner(self) -> dict[str, float] | None:
+        if self.owner_pid is None:
+            return None
+        from peerchaos.runtime.local.pod import process_identity
+
+        return {"pid": self.owner_pid, "created": process_identity(self.owner_pid) or 0.0}
 
     def _last_log_line(self) -> str:
         try:

@@ -52,6 +52,11 @@ class StateDir:
     def logs_dir(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def helper_pids_file(self) -> Path:
+        # Processes a run started beside the ensemble (Ray's), by PID and start time.
+        return self.root / "helper-pids.json"
+
     def pod_dir(self, pod: str) -> Path:
         return self.root / "pods" / pod
 

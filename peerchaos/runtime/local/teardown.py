@@ -9,6 +9,7 @@ the state dir itself. Running it twice is harmless.
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import time
 from pathlib import Path
@@ -36,6 +37,15 @@ def _not_zombie(pid: int) -> bool:
         return False
 
 
+def kill_helpers(state: StateDir) -> list[int]:
+    """Kill the helper processes recorded in the state dir (a run's Ray), by PID."""
+    try:
+        recorded = json.loads(state.helper_pids_file.read_text())
+    except (OSError, ValueError):
+        return []
+    return [p["pid"] for p in recorded if kill_recorded(p["pid"], p.get("created"), group=False)]
+
+
 def sweep(state: StateDir) -> list[str]:
     """Remove what `state.json` lists; returns a line per thing removed."""
     removed: list[str] = []
@@ -50,7 +60,9 @@ def sweep(state: StateDir) -> list[str]:
         if pod.get("pid") and kill_recorded(pod["pid"], pod.get("created")):
             killed.append(pod["pid"])
             removed.append(f"pod {name} pid {pod['pid']}")
-    _wait_gone(killed)
+    helpers = kill_helpers(state)
+    removed += [f"helper pid {pid}" for pid in helpers]
+    _wait_gone(killed + helpers)
     if net.is_root() and shutil.which("ip"):
         for ns in net.stale_namespaces(uid):
             net.run(["ip", "netns", "del", ns], check=False)

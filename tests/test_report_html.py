@@ -1,0 +1,91 @@
+"""The HTML report opened in headless Chromium: it renders, shows the verdict, images load.
+
+Needs Debian's `chromium` package (`.ci/run` installs it); skipped with a reason when
+it is missing. Chromium gets its own profile directory and no network features, so it
+neither reads nor leaves state outside the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from peerchaos.report import write_reports
+from peerchaos.report.evidence import load
+from peerchaos.report.verdict import judge
+from peerchaos.rundir import RunDir
+
+DATA = Path(__file__).parent / "data" / "report"
+KILL = DATA / "zk-leader-kill" / "20261126T215121Z-e0cb"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+WIDTH, HEIGHT = 1400, 2000
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="headless Chromium is not installed (apt-get install chromium)"
+)
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    tmp = tmp_path_factory.mktemp("html")
+    run = RunDir(shutil.copytree(KILL, tmp / "run"))
+    return write_reports(run)["report.html"], tmp
+
+
+def test_the_report_renders_with_its_images(page: tuple[Path, Path]) -> None:
+    html, tmp = page
+    shot = tmp / "report.png"
+    done = chromium(
+        tmp / "profile-shot",
+        f"--screenshot={shot}",
+        f"--window-size={WIDTH},{HEIGHT}",
+        html.as_uri(),
+    )
+    assert shot.exists(), done.stderr[-2000:]
+    assert shot.stat().st_size > 100_000  # a page of text, tables and figures, not a blank
+    with Image.open(shot) as image:
+        assert image.size == (WIDTH, HEIGHT)
+        colours = image.convert("RGB").resize((350, 500)).getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 500  # figures drawn, not an empty page
+
+
+def test_the_dom_shows_the_verdict_and_every_image_is_inline_png(page: tuple[Path, Path]) -> None:
+    html, tmp = page
+    done = chromium(tmp / "profile-dom", "--dump-dom", html.as_uri())
+    dom = done.stdout
+    assert "</html>" in dom, done.stderr[-2000:]
+    evidence = load(RunDir(html.parent))
+    verdict = judge(evidence.summary, evidence.journal, evidence.status)
+    assert verdict.headline in dom
+    assert dom.index(verdict.headline) < dom.index('id="figures"')
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', dom)
+    assert len(sources) == 7
+    for src in sources:
+        assert src.startswith("data:image/png;base64,")
+        with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
+            image.verify()  # a whole PNG: it loads
+    assert "http://" not in dom and "https://" not in dom  # nothing fetched from outside
