@@ -2,7 +2,7 @@
 
 Target (issue 3): the Ray load workers' throughput (ok + fail ops/s, summed over the
 workers' stats) is at least that of a single-process asynchronous kazoo client keeping
-4 x workers ops in flight (`get_async` / `set_async`, LoadProfile's read/write/cas mix)
+workers x concurrency ops in flight (`get_async` / `set_async`, LoadProfile's read/write/cas mix)
 on one KazooClient: ratio ray/async >= 1.0.
 
     .venv/bin/python benchmarks/bench_load.py --workers 4 --seconds 10 --rounds 2
@@ -10,8 +10,9 @@ on one KazooClient: ratio ray/async >= 1.0.
 One ensemble (fast.yaml, pod CIDR 10.244.30.0/24), both sides through the client
 Service, alternately A (Ray) / B (async) for `--rounds` rounds, after `--warmup-s` of
 uncounted async load (so round 1's Ray side does not meet cold JVMs alone). The Ray side
-is `LoadWorkerActor`s (one op in flight each, writing history JSONL as in a run); the
-async side writes no history. Prints one JSON object with the medians.
+is `LoadWorkerActor`s (`--concurrency` client processes each, one op in flight per
+process, writing history JSONL as in a run); the async side keeps as many ops in flight
+on one session and writes no history. Prints one JSON object with the medians.
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ def ensemble() -> Iterator[LocalRuntime]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def ray_side(hosts: str, workers: int, seconds: float, history: Path, tag: str) -> float:
+def ray_side(
+    hosts: str, workers: int, concurrency: int, seconds: float, history: Path, tag: str
+) -> float:
     import ray  # only after peerchaos.actors, which sets Ray's environment before import
 
-    profile = asdict(LoadProfile(prefix=f"bench-ray-{tag}"))
+    profile = asdict(LoadProfile(prefix=f"bench-ray-{tag}", concurrency=concurrency))
     actors = [
         LoadWorkerActor.remote(f"w{i}", hosts, str(history), profile, seed=i)
         for i in range(workers)
@@ -155,10 +158,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="Ray load workers (issue: 4)")
     parser.add_argument("--seconds", type=float, default=3.0, help="per side (issue: 10)")
     parser.add_argument("--rounds", type=int, default=2, help="A/B rounds (issue: 2)")
-    parser.add_argument("--inflight", type=int, default=0, help="async side; 0: 4 x workers")
+    parser.add_argument(
+        "--concurrency", type=int, default=4, help="client processes per Ray worker"
+    )
+    parser.add_argument(
+        "--inflight", type=int, default=0, help="async side; 0: workers x concurrency"
+    )
     parser.add_argument("--warmup-s", type=float, default=2.0, help="uncounted, before round 1")
     args = parser.parse_args()
-    inflight = args.inflight or 4 * args.workers
+    # The same number of ops in flight on both sides.
+    inflight = args.inflight or args.workers * args.concurrency
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks
     scratch = Path(tempfile.mkdtemp(prefix="pc-bench-load-results-"))
     rates: dict[str, list[float]] = {"ray": [], "async": []}
@@ -170,7 +179,9 @@ def main() -> None:
             async_side(hosts, inflight, args.warmup_s, "warmup")  # warm the JVMs, uncounted
             for r in range(args.rounds):
                 history = scratch / f"history-{r}.jsonl"
-                rates["ray"].append(ray_side(hosts, args.workers, args.seconds, history, str(r)))
+                rates["ray"].append(
+                    ray_side(hosts, args.workers, args.concurrency, args.seconds, history, str(r))
+                )
                 rates["async"].append(async_side(hosts, inflight, args.seconds, str(r)))
     finally:
         stop_ray()

@@ -113,33 +113,53 @@ def local_pod_addresses(state_dir: str) -> Any:
 
 @ray.remote(num_cpus=0)
 class LoadWorkerActor:
+    """`concurrency` client processes on one kazoo session, each with one op in flight."""
+
     def __init__(
         self, worker_id: str, hosts: str, history_path: str, profile: dict[str, Any], seed: int
     ) -> None:
-        self.worker = LoadWorker(worker_id, hosts, history_path, LoadProfile(**profile), seed)
-        self.thread: threading.Thread | None = None
+        load = LoadProfile(**profile)
+        ids = (
+            [worker_id]
+            if load.concurrency == 1
+            else [f"{worker_id}.{i}" for i in range(load.concurrency)]
+        )
+        first = LoadWorker(ids[0], hosts, history_path, load, seed)
+        self.workers = [first] + [
+            LoadWorker(pid, hosts, history_path, load, seed * 1000 + i, share=first)
+            for i, pid in enumerate(ids[1:], start=1)
+        ]
+        self.threads: list[threading.Thread] = []
 
     def connect(self) -> bool:
-        self.worker.connect()
+        self.workers[0].connect()
         return True
 
     def start(self) -> bool:
-        self.thread = threading.Thread(target=self.worker.run, daemon=True)
-        self.thread.start()
+        self.threads = [threading.Thread(target=w.run, daemon=True) for w in self.workers]
+        for thread in self.threads:
+            thread.start()
         return True
 
     def stop(self) -> dict[str, Any]:
-        self.worker.stop()
-        if self.thread is not None:
-            self.thread.join(timeout=30)
-        self.worker.history.flush()
-        return vars(self.worker.stats)
+        for worker in self.workers:
+            worker.stop()
+        for thread in self.threads:
+            thread.join(timeout=30)
+        self.workers[0].history.flush()
+        total: dict[str, Any] = {"ok": 0, "fail": 0, "info": 0, "by_f": {}}
+        for worker in self.workers:
+            for key in ("ok", "fail", "info"):
+                total[key] += getattr(worker.stats, key)
+            for key, count in worker.stats.by_f.items():
+                total["by_f"][key] = total["by_f"].get(key, 0) + count
+        return total
 
     def final_reads(self, timeout_s: float = 30.0) -> int:
-        return self.worker.final_reads(timeout_s)
+        return self.workers[0].final_reads(timeout_s)
 
     def close(self) -> bool:
-        self.worker.close()
+        self.workers[0].close()
         return True
 
 

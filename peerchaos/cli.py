@@ -237,7 +237,8 @@ def down(state_dir: Path) -> None:
 @click.option("--load", "load_workers", type=int, default=2, show_default=True)
 @click.option("--dns-probes", type=int, default=3, show_default=True)
 @click.option("--keys", type=int, default=5, show_default=True)
-@click.option("--rate", type=float, default=0.0, help="Ops/s per worker (0: back to back).")
+@click.option("--rate", type=float, default=0.0, help="Ops/s per process (0: back to back).")
+@click.option("--concurrency", type=int, default=1, show_default=True, help="Processes per worker.")
 @click.option("--via", type=click.Choice(["service", "pods"]), default="service")
 @click.option(
     "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results")
@@ -251,6 +252,7 @@ def observe(
     dns_probes: int,
     keys: int,
     rate: float,
+    concurrency: int,
     via: str,
     results: Path,
     experiment: str,
@@ -264,6 +266,8 @@ def observe(
 
     if duration <= 0:
         raise UsageError(f"--duration: must be positive (got {duration:g})")
+    if concurrency < 1:
+        raise UsageError(f"--concurrency: must be at least 1 (got {concurrency})")
     runtime = LocalRuntime(state_dir)
     runtime.status()  # fails with one line when nothing is up
     run = RunDir.create(experiment, results)
@@ -271,7 +275,7 @@ def observe(
         load_workers=load_workers,
         dns_probes=dns_probes,
         via=via,
-        load=LoadProfile(keys=keys, rate=rate),
+        load=LoadProfile(keys=keys, rate=rate, concurrency=concurrency),
     )
     run.write_json(run.meta, {"experiment": experiment, "runtime": "local", "status": "running"})
     observers = Observers(runtime, run, config)

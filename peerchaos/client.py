@@ -34,7 +34,9 @@ class LoadProfile:
     read: float = 0.5
     write: float = 0.3
     cas: float = 0.2
-    rate: float = 0.0  # ops/s per worker; 0 = as fast as one op in flight allows
+    rate: float = 0.0  # ops/s per process; 0 = as fast as one op in flight allows
+    # Client processes per worker (each one op in flight, its own id), sharing a session.
+    concurrency: int = 1
     op_timeout_s: float = 2.0
     session_timeout_s: float = 4.0
     # Each run writes under its own prefix: the checkers assume every key starts absent.
@@ -60,12 +62,24 @@ class LoadWorker:
     """One client process in the Jepsen sense: at most one op in flight."""
 
     def __init__(
-        self, worker_id: str, hosts: str, history_path: str, profile: LoadProfile, seed: int = 0
+        self,
+        worker_id: str,
+        hosts: str,
+        history_path: str,
+        profile: LoadProfile,
+        seed: int = 0,
+        share: LoadWorker | None = None,
     ) -> None:
         self.worker_id = worker_id
         self.hosts = hosts
         self.profile = profile
-        self.history = JsonlAppender(history_path, flush_every=128, flush_s=0.05)
+        # Several processes of one worker share its session and history file.
+        self.owner = share is None
+        self.history = (
+            JsonlAppender(history_path, flush_every=128, flush_s=0.05)
+            if share is None
+            else share.history
+        )
         self.rng = random.Random(seed)
         self.counter = 0
         self.known: dict[str, tuple[Any, int]] = {}  # key -> (value, version) last seen
@@ -74,11 +88,15 @@ class LoadWorker:
         logging.getLogger("kazoo").setLevel(logging.CRITICAL)
         # Reconnect quickly and forever: the history must cover the whole fault.
         retry = KazooRetry(max_tries=-1, delay=0.02, backoff=1.5, max_delay=0.25)
-        self.zk = KazooClient(
-            hosts=hosts,
-            timeout=profile.session_timeout_s,
-            connection_retry=retry,
-            command_retry=None,
+        self.zk = (
+            KazooClient(
+                hosts=hosts,
+                timeout=profile.session_timeout_s,
+                connection_retry=retry,
+                command_retry=None,
+            )
+            if share is None
+            else share.zk
         )
 
     # -- recording ---------------------------------------------------------------
@@ -194,6 +212,8 @@ class LoadWorker:
         return done
 
     def close(self) -> None:
+        if not self.owner:
+            return
         self.history.close()
         try:
             self.zk.stop()

@@ -46,6 +46,7 @@ OBSERVER_KEYS = {
     "load_workers": (int, 0, 64),
     "dns_probes": (int, 0, 32),
     "keys": (int, 1, 1000),
+    "concurrency": (int, 1, 64),
     "rate": (float, 0, 100000),
     "role_period_s": (float, 0.001, 10),
     "dns_period_s": (float, 0.001, 10),

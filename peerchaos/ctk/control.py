@@ -85,6 +85,7 @@ def before_method_control(
         keys=options.pop("keys", 5),
         rate=options.pop("rate", 0.0),
         op_timeout_s=options.pop("op_timeout_s", 2.0),
+        concurrency=options.pop("concurrency", 1),
     )
     config = ObserverConfig(
         load=load,
