@@ -85,6 +85,10 @@ class ClusterDNSServer:
         self._tcp: asyncio.Server | None = None
         self._tcp_writers: set[asyncio.StreamWriter] = set()
         self._index = self._build_index(DnsRecords(), serial=1)
+        # Answers by query bytes minus the 2-byte ID, valid until the next update(): the
+        # probes ask the same questions dozens of times a second, and parsing and packing
+        # each one costs the control plane's single core most of its time.
+        self._answers: dict[tuple[bool, bytes], bytes] = {}
 
     @property
     def records(self) -> DnsRecords:
@@ -92,6 +96,7 @@ class ClusterDNSServer:
 
     def update(self, records: DnsRecords) -> None:
         self._index = self._build_index(records, serial=self._index.serial + 1)
+        self._answers = {}
 
     def _build_index(self, records: DnsRecords, serial: int) -> _Index:
         a = {_norm(k): v for k, v in records.a.items()}
@@ -159,6 +164,17 @@ class ClusterDNSServer:
     def _handle(self, data: bytes, *, udp: bool) -> bytes | None:
         """Wire in, wire out; None means "drop it". Never raises: one bad packet must not
         take the cluster's DNS down."""
+        key = (udp, data[2:])
+        cached = self._answers.get(key)
+        if cached is not None and len(data) >= 12:
+            self.queries_answered += 1
+            return data[:2] + cached[2:]
+        answer = self._answer(data, udp=udp)
+        if answer is not None and len(self._answers) < 4096:
+            self._answers[key] = answer
+        return answer
+
+    def _answer(self, data: bytes, *, udp: bool) -> bytes | None:
         try:
             query = DNSRecord.parse(data)
             if query.header.qr:
