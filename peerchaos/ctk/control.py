@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import threading
 import time
 from typing import Any
 
@@ -58,14 +59,36 @@ def before_experiment_control(
 
     from peerchaos.ctk.actions import bootstrap_ensemble, deploy_ensemble
 
-    try:
-        if session.config.deploy == "true":
-            deploy_ensemble(configuration=configuration)
-        elif session.config.deploy == "bootstrap":
+    if session.config.deploy == "bootstrap":
+        try:
             result = bootstrap_ensemble(configuration=configuration)
-            logger.info(f"peerchaos: bootstrap: {result}")
-    except ActivityFailed as error:
-        raise InterruptExecution(f"deploy: {error}") from None
+        except ActivityFailed as error:
+            raise InterruptExecution(f"deploy: {error}") from None
+        logger.info(f"peerchaos: bootstrap: {result}")
+        return
+    if session.config.deploy != "true":
+        return
+    # Ray starts (in this thread: it must keep Chaos Toolkit's signal handlers) while the
+    # ensemble comes up on another; each takes seconds.
+    failure: list[BaseException] = []
+
+    def deploy() -> None:
+        try:
+            deploy_ensemble(configuration=configuration)
+        except BaseException as error:
+            failure.append(error)
+
+    deployer = threading.Thread(target=deploy, name="peerchaos-deploy")
+    deployer.start()
+    try:
+        from peerchaos.actors import start_ray
+
+        temp_root = str(session.state_dir) if session.owns_state_dir else None
+        start_ray(session.config.ray_address, temp_root)
+    finally:
+        deployer.join()
+    if failure:
+        raise InterruptExecution(f"deploy: {failure[0]}") from None
 
 
 def before_method_control(

@@ -114,7 +114,7 @@ class LocalRuntime:
             raise UsageError(
                 f"an ensemble is already up in {self.state.root} (run `peerchaos down`)"
             )
-        if self.state.root.exists():
+        if self.state.state_file.exists():
             sweep(self.state)  # leftovers of an ensemble whose driver died
         mode = net.resolve_mode(self.network.mode)
         self.state.root.mkdir(parents=True, exist_ok=True)
