@@ -48,15 +48,22 @@ def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> N
     # Ray's core worker installs its own SIGTERM handler, which dumps a stack and kills
     # the process; the caller's handler (Chaos Toolkit's: heal, then exit) must win.
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    ray.init(
-        address="local",
-        num_cpus=os.cpu_count() or 2,
-        include_dashboard=False,
-        _temp_dir=_ray_temp_dir,
-        _node_ip_address="127.0.0.1",
-        log_to_driver=False,
-        configure_logging=False,
-    )
+    try:
+        ray.init(
+            address="local",
+            num_cpus=os.cpu_count() or 2,
+            include_dashboard=False,
+            _temp_dir=_ray_temp_dir,
+            _node_ip_address="127.0.0.1",
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    except BaseException:
+        # A Ray that did not start leaves nothing behind either.
+        ray.shutdown()
+        shutil.rmtree(_ray_temp_dir, ignore_errors=True)
+        _ray_temp_dir = None
+        raise
     for sig, handler in handlers.items():
         if handler is not None:
             signal.signal(sig, handler)
