@@ -7,6 +7,7 @@ and a 2-core machine must still run the peers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -104,6 +105,13 @@ def ray_processes(exclude: set[int] = frozenset()) -> list[dict[str, float]]:
     return found
 
 
+def _normal_priority() -> None:
+    """Ray starts its workers at nice 15; a probe is a clock and must not wait behind the
+    servers it watches. Back to nice 0 where allowed (root), else leave it."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+
+
 def local_pod_addresses(state_dir: str) -> Any:
     """A callable giving each pod's (ip, client port), from the local runtime's state."""
     from peerchaos.runtime.local.runtime import LocalRuntime
@@ -173,6 +181,7 @@ class LoadWorkerActor:
 @ray.remote(num_cpus=0)
 class RoleProbeActor:
     def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
+        _normal_priority()
         self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
         self.probe = RoleProbe(local_pod_addresses(state_dir), self.events, period_s=period_s)
 
@@ -196,6 +205,7 @@ class DnsProbeActor:
         events_path: str,
         period_s: float,
     ) -> None:
+        _normal_priority()
         self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
         self.probe = DnsProbe(probe_id, tuple(server), names, self.events, period_s=period_s)
 
