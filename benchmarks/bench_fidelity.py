@@ -24,39 +24,19 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from _common import ensemble
 
 from peerchaos import ensemble as ens
 from peerchaos.actors import stop_ray
-from peerchaos.manifests import render
 from peerchaos.observe import ObserverConfig, Observers, collect, summarize
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.spec import parse_spec
 
-FAST_SPEC = Path(__file__).parents[1] / "workloads" / "specs" / "fast.yaml"
-NETWORK = {"pod_cidr": "10.244.30.0/24", "service_cidr": "10.96.30.0/24"}
 TARGET_MS = 15.0
-
-
-@contextlib.contextmanager
-def ensemble() -> Iterator[LocalRuntime]:
-    data = yaml.safe_load(FAST_SPEC.read_text())
-    spec = parse_spec({**data, "jvm_dns_cache_s": 1, "local": NETWORK}, str(FAST_SPEC))
-    state = tempfile.mkdtemp(prefix="pc-bench-fidelity-")
-    runtime = LocalRuntime(state, spec.local, restart_delay_s=0.3)
-    try:
-        runtime.apply(render(spec))
-        ens.wait_for_leader(runtime, 60)
-        ens.canary_write(runtime, 30)
-        yield runtime
-    finally:
-        runtime.teardown()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float, what: str) -> None:

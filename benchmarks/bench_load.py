@@ -28,41 +28,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import yaml
+from _common import ensemble
 from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 
-from peerchaos import ensemble as ens
 from peerchaos.actors import LoadWorkerActor, start_ray, stop_ray
 from peerchaos.client import LoadProfile
-from peerchaos.manifests import render
-from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.spec import parse_spec
 
-FAST_SPEC = Path(__file__).parents[1] / "workloads" / "specs" / "fast.yaml"
-NETWORK = {"pod_cidr": "10.244.30.0/24", "service_cidr": "10.96.30.0/24"}
 TARGET_RATIO = 1.0
-
-
-@contextlib.contextmanager
-def ensemble() -> Iterator[LocalRuntime]:
-    data = yaml.safe_load(FAST_SPEC.read_text())
-    spec = parse_spec({**data, "jvm_dns_cache_s": 1, "local": NETWORK}, str(FAST_SPEC))
-    state = tempfile.mkdtemp(prefix="pc-bench-load-")
-    runtime = LocalRuntime(state, spec.local, restart_delay_s=0.3)
-    try:
-        runtime.apply(render(spec))
-        ens.wait_for_leader(runtime, 60)
-        ens.canary_write(runtime, 30)
-        yield runtime
-    finally:
-        runtime.teardown()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def ray_side(

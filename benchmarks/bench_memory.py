@@ -25,41 +25,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
-import yaml
+from _common import ensemble
 
 from peerchaos import actors
-from peerchaos import ensemble as ens
-from peerchaos.manifests import render
 from peerchaos.observe import ObserverConfig, Observers
 from peerchaos.rundir import RunDir
-from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.spec import parse_spec
 
-FAST_SPEC = Path(__file__).parents[1] / "workloads" / "specs" / "fast.yaml"
-NETWORK = {"pod_cidr": "10.244.30.0/24", "service_cidr": "10.96.30.0/24"}
 CONTROL_PLANE = "peerchaos.runtime.local.daemon"
 TARGET_MB = 1536.0
 MB = 1024 * 1024
-
-
-@contextlib.contextmanager
-def ensemble() -> Iterator[LocalRuntime]:
-    data = yaml.safe_load(FAST_SPEC.read_text())
-    spec = parse_spec({**data, "jvm_dns_cache_s": 1, "local": NETWORK}, str(FAST_SPEC))
-    state = tempfile.mkdtemp(prefix="pc-bench-memory-")
-    runtime = LocalRuntime(state, spec.local, restart_delay_s=0.3)
-    try:
-        runtime.apply(render(spec))
-        ens.wait_for_leader(runtime, 60)
-        ens.canary_write(runtime, 30)
-        yield runtime
-    finally:
-        runtime.teardown()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def framework_processes(driver: psutil.Process, ray_dir: str) -> list[psutil.Process]:

@@ -15,7 +15,6 @@ own start-to-start times. Prints one JSON object: p50/p99/max of the deviation p
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import shutil
@@ -23,37 +22,15 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
+from _common import ensemble
 
-from peerchaos import ensemble as ens
 from peerchaos.actors import DnsProbeActor, RoleProbeActor, start_ray, stop_ray
-from peerchaos.manifests import render
 from peerchaos.observe import dns_names
-from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.spec import parse_spec
 
-FAST_SPEC = Path(__file__).parents[1] / "workloads" / "specs" / "fast.yaml"
-NETWORK = {"pod_cidr": "10.244.30.0/24", "service_cidr": "10.96.30.0/24"}
 TARGET_P99_MS = 2.0
-
-
-@contextlib.contextmanager
-def ensemble() -> Iterator[LocalRuntime]:
-    data = yaml.safe_load(FAST_SPEC.read_text())
-    spec = parse_spec({**data, "jvm_dns_cache_s": 1, "local": NETWORK}, str(FAST_SPEC))
-    state = tempfile.mkdtemp(prefix="pc-bench-jitter-")
-    runtime = LocalRuntime(state, spec.local, restart_delay_s=0.3)
-    try:
-        runtime.apply(render(spec))
-        ens.wait_for_leader(runtime, 60)
-        yield runtime
-    finally:
-        runtime.teardown()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def jitter(intervals: list[float], period_s: float) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from peerchaos import ensemble as ens
-from peerchaos.manifests import render
-from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.local.runtime import LocalRuntime, local_ensemble
 from peerchaos.spec import EnsembleSpec, parse_spec
 
 REPO = Path(__file__).parents[1]
@@ -61,16 +60,8 @@ def wait_until(predicate: Callable[[], Any], timeout_s: float = 20.0, what: str 
     pytest.fail(f"timed out after {timeout_s} s waiting for {what or predicate} (last: {last!r})")
 
 
-@contextlib.contextmanager
-def running_ensemble(spec: EnsembleSpec, state_dir: Path) -> Iterator[LocalRuntime]:
-    runtime = LocalRuntime(state_dir, spec.local, restart_delay_s=0.3)
-    try:
-        runtime.apply(render(spec))
-        ens.wait_for_leader(runtime, 60)
-        ens.canary_write(runtime, 30)
-        yield runtime
-    finally:
-        runtime.teardown()
+def running_ensemble(spec: EnsembleSpec, state_dir: Path) -> contextlib.AbstractContextManager:
+    return local_ensemble(spec, state_dir, restart_delay_s=0.3)
 
 
 def settle(runtime: LocalRuntime, replicas: int = 3) -> None:

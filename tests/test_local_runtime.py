@@ -196,7 +196,7 @@ def test_unready_drops_pod_from_dns_without_publishing_not_ready(
 def test_deleting_selectorless_endpoints_empties_the_service(strict_cluster: LocalRuntime) -> None:
     runtime = strict_cluster
     vip = runtime.client_service_address()
-    assert server_id_via(vip) is not None
+    wait_until(lambda: server_id_via(vip) is not None, 15, "a peer behind the client Service")
     runtime.delete_endpoints("zk-cs")
     try:
         cs = next(e for e in runtime.endpoints() if e.service == "zk-cs")
@@ -206,7 +206,7 @@ def test_deleting_selectorless_endpoints_empties_the_service(strict_cluster: Loc
         assert ens.resolve(runtime.dns_server(), "zk-cs.default.svc.cluster.local").addresses
     finally:
         runtime.restore_endpoints("zk-cs")
-    assert server_id_via(vip) is not None
+    wait_until(lambda: server_id_via(vip) is not None, 15, "clients served again after restore")
 
 
 def test_no_headless_endpoints_is_nxdomain_with_soa(strict_cluster: LocalRuntime) -> None:

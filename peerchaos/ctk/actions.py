@@ -8,7 +8,8 @@ naming the object, what was expected and what was seen.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration, Secrets
@@ -16,9 +17,12 @@ from chaoslib.types import Configuration, Secrets
 from peerchaos import ensemble as ens
 from peerchaos import nemesis
 from peerchaos.ctk.config import number
-from peerchaos.ctk.session import open_session
+from peerchaos.ctk.session import Session, open_session
 from peerchaos.errors import PeerchaosError
 from peerchaos.manifests import render
+from peerchaos.runtime.local.runtime import LocalRuntime
+
+T = TypeVar("T")
 
 __all__ = [
     "bootstrap_ensemble",
@@ -40,6 +44,15 @@ __all__ = [
 
 def _fail(error: PeerchaosError) -> ActivityFailed:
     return ActivityFailed(str(error))
+
+
+def _on_runtime(configuration: Configuration, act: Callable[[LocalRuntime, Session], T]) -> T:
+    """Run one runtime call for an activity; a PeerchaosError becomes ActivityFailed."""
+    session = open_session(configuration)
+    try:
+        return act(session.runtime, session)
+    except PeerchaosError as error:
+        raise _fail(error) from None
 
 
 def deploy_ensemble(
@@ -156,11 +169,7 @@ def make_peer_ready(
     target: str, configuration: Configuration = None, secrets: Secrets = None
 ) -> float:
     """Let a peer's readiness probe pass again."""
-    session = open_session(configuration)
-    try:
-        return session.runtime.make_ready(ens.pick_target(session.runtime, target))
-    except PeerchaosError as error:
-        raise _fail(error) from None
+    return _on_runtime(configuration, lambda rt, _: rt.make_ready(ens.pick_target(rt, target)))
 
 
 def pause_peer(
@@ -177,11 +186,7 @@ def pause_peer(
 
 def resume_peer(target: str, configuration: Configuration = None, secrets: Secrets = None) -> float:
     """SIGCONT a paused peer."""
-    session = open_session(configuration)
-    try:
-        return session.runtime.resume(ens.pick_target(session.runtime, target))
-    except PeerchaosError as error:
-        raise _fail(error) from None
+    return _on_runtime(configuration, lambda rt, _: rt.resume(ens.pick_target(rt, target)))
 
 
 def partition_peer(
@@ -198,11 +203,7 @@ def partition_peer(
 
 def heal_partition(configuration: Configuration = None, secrets: Secrets = None) -> float:
     """Remove every partition rule."""
-    session = open_session(configuration)
-    try:
-        return session.runtime.heal()
-    except PeerchaosError as error:
-        raise _fail(error) from None
+    return _on_runtime(configuration, lambda rt, _: rt.heal())
 
 
 def rolling_restart(
@@ -233,21 +234,19 @@ def delete_endpoints(
     name = service or session.config.spec.client_service.name
     if float(duration_s) > 0:
         return _trials("endpoints", name, trials, duration_s, settle_s, configuration)
-    try:
-        return session.runtime.delete_endpoints(name)
-    except PeerchaosError as error:
-        raise _fail(error) from None
+    return _on_runtime(configuration, lambda rt, _: rt.delete_endpoints(name))
 
 
 def restore_endpoints(
     service: str = "", configuration: Configuration = None, secrets: Secrets = None
 ) -> float:
     """Write the hand-written Endpoints back."""
-    session = open_session(configuration)
-    try:
-        return session.runtime.restore_endpoints(service or session.config.spec.client_service.name)
-    except PeerchaosError as error:
-        raise _fail(error) from None
+    return _on_runtime(
+        configuration,
+        lambda rt, session: rt.restore_endpoints(
+            service or session.config.spec.client_service.name
+        ),
+    )
 
 
 def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:

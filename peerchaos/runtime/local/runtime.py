@@ -7,12 +7,16 @@ to stop and then sweeps whatever `state.json` still lists.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,7 @@ from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.local import network as net
 from peerchaos.runtime.local.state import StateDir
 from peerchaos.runtime.local.teardown import sweep
-from peerchaos.spec import LocalNetwork
+from peerchaos.spec import EnsembleSpec, LocalNetwork
 
 START_TIMEOUT_S = 30.0
 
@@ -231,3 +235,28 @@ class LocalRuntime:
             except PeerchaosError:
                 pass  # a dead control plane: the sweep below does its work
         return sweep(self.state)
+
+
+@contextlib.contextmanager
+def local_ensemble(
+    spec: EnsembleSpec,
+    state_dir: str | Path | None = None,
+    restart_delay_s: float = 0.3,
+    timeout_s: float = 60.0,
+) -> Iterator[LocalRuntime]:
+    """An ensemble that is up — leader elected, a write through the client Service acked —
+    for the length of a `with` block, and gone (with its temp state dir) after it."""
+    from peerchaos.ensemble import canary_write, wait_for_leader
+    from peerchaos.manifests import render
+
+    temp = None if state_dir else tempfile.mkdtemp(prefix="pc-ensemble-")
+    runtime = LocalRuntime(state_dir or temp, spec.local, restart_delay_s=restart_delay_s)
+    try:
+        runtime.apply(render(spec))
+        wait_for_leader(runtime, timeout_s)
+        canary_write(runtime, timeout_s / 2)
+        yield runtime
+    finally:
+        runtime.teardown()
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
