@@ -15,6 +15,7 @@ from typing import Any
 
 from peerchaos import ensemble as ens
 from peerchaos.errors import PeerchaosError, UsageError
+from peerchaos.progress import status
 from peerchaos.runtime.base import Runtime
 
 FAULTS = ("kill", "unready", "pause", "partition", "endpoints")
@@ -141,21 +142,52 @@ def run_trials(
     rng = random.Random(seed)
     replicas = len(runtime.pods())
     done: list[Trial] = []
-    for index in range(trials):
-        wait_healthy(runtime, recovery_timeout_s)
-        if fault == "endpoints":
-            pods = [target]  # the Service whose Endpoints go
-        else:
-            pods = resolve(runtime, target, rng)
-            quorum_guard(len(pods), replicas, allow_quorum_loss, f"{fault} {target}")
-        t_fault = inject(runtime, fault, pods)
-        t_heal = None
-        try:
-            if duration_s > 0:
-                time.sleep(duration_s)
-        finally:
-            t_heal = heal(runtime, fault, pods)
-        done.append(Trial(index, fault, pods, t_fault, t_heal))
-        wait_healthy(runtime, recovery_timeout_s)
-        time.sleep(settle_s)
+    with status(f"{fault} {target}: trial 1/{trials}") as live:
+        for index in range(trials):
+            live.update(f"{fault} {target}: trial {index + 1}/{trials}")
+            done.append(
+                _one_trial(
+                    runtime,
+                    fault,
+                    target,
+                    index,
+                    duration_s,
+                    settle_s,
+                    allow_quorum_loss,
+                    recovery_timeout_s,
+                    rng,
+                    replicas,
+                )
+            )
     return done
+
+
+def _one_trial(
+    runtime: Runtime,
+    fault: str,
+    target: str,
+    index: int,
+    duration_s: float,
+    settle_s: float,
+    allow_quorum_loss: bool,
+    recovery_timeout_s: float,
+    rng: random.Random,
+    replicas: int,
+) -> Trial:
+    """Wait healthy, inject, hold, heal, wait healthy again, settle."""
+    wait_healthy(runtime, recovery_timeout_s)
+    if fault == "endpoints":
+        pods = [target]  # the Service whose Endpoints go
+    else:
+        pods = resolve(runtime, target, rng)
+        quorum_guard(len(pods), replicas, allow_quorum_loss, f"{fault} {target}")
+    t_fault = inject(runtime, fault, pods)
+    try:
+        if duration_s > 0:
+            time.sleep(duration_s)
+    finally:
+        # Healed whatever ends the hold: Ctrl-C and SIGTERM arrive as exceptions here.
+        t_heal = heal(runtime, fault, pods)
+    wait_healthy(runtime, recovery_timeout_s)
+    time.sleep(settle_s)
+    return Trial(index, fault, pods, t_fault, t_heal)

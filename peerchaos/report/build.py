@@ -18,10 +18,10 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from peerchaos.progress import status
 from peerchaos.report import charts, clientops, distributions, plots, tables
 from peerchaos.report.evidence import Evidence, load
 from peerchaos.report.pages import render_html, render_markdown, write_text
-from peerchaos.report.progress import status
 from peerchaos.report.timeline import Timeline, build_timeline, run_span
 from peerchaos.report.verdict import Verdict, judge
 from peerchaos.rundir import RunDir

@@ -99,8 +99,8 @@ def trend(
     Exits 1 when the newest run breaks an --slo or is markedly worse than the previous
     runs; unreadable or unfinished runs are skipped with a warning naming them.
     """
+    from peerchaos.progress import status
     from peerchaos.report import trend as trends
-    from peerchaos.report.progress import status
     from peerchaos.report.trend_page import write_trend
 
     if factor <= 1 or min_delta < 0 or min_runs < 1:
