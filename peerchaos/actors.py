@@ -8,12 +8,15 @@ and a 2-core machine must still run the peers.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
 import tempfile
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 # Ray reads these when imported, so they are set first (a user's own values win):
@@ -110,6 +113,30 @@ def _normal_priority() -> None:
     servers it watches. Back to nice 0 where allowed (root), else leave it."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, 0)
+
+
+def record_ray_processes(
+    path: Path, exclude_pid: int | None, settle_s: float = 0.5, max_wait_s: float = 5.0
+) -> None:
+    """Write Ray's processes to `path` once the set has stopped growing for `settle_s`.
+
+    The raylet starts its agents a moment after `ray.init` returns; a record taken too
+    early would miss them, and they outlive a SIGKILLed driver.
+    """
+    exclude = {exclude_pid} if exclude_pid else set()
+    deadline = time.monotonic() + max_wait_s
+    seen = ray_processes(exclude)
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = ray_processes(exclude)
+        if {p["pid"] for p in now} != {p["pid"] for p in seen}:
+            seen, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= settle_s:
+            break
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(seen))
+    tmp.replace(path)
 
 
 def local_pod_addresses(state_dir: str) -> Any:

@@ -95,20 +95,22 @@ class Observers:
             # Written down so the ensemble's teardown can end them if this process cannot;
             # again every few seconds, as the raylet starts its agents lazily.
             self._recording = threading.Event()
+            self._write_helpers()  # before the method starts, not a moment later
             threading.Thread(target=self._record_helpers, daemon=True).start()
         self.started_at = time.time()
         with JsonlAppender(self.run.events) as log:
             log.append(event("observers", "observe_start", load_workers=len(self.load)))
 
-    def _record_helpers(self) -> None:
+    def _write_helpers(self) -> None:
         helpers = Path(str(self.config.ray_temp_root)) / "helper-pids.json"
-        while True:
-            tmp = helpers.with_suffix(".tmp")
-            plane = (self.runtime.state.read().get("control_plane") or {}).get("pid")
-            tmp.write_text(json.dumps(ray_processes({plane} if plane else set())))
-            tmp.replace(helpers)
-            if self._recording.wait(2.0):
-                return
+        plane = (self.runtime.state.read().get("control_plane") or {}).get("pid")
+        tmp = helpers.with_suffix(".tmp")
+        tmp.write_text(json.dumps(ray_processes({plane} if plane else set())))
+        tmp.replace(helpers)
+
+    def _record_helpers(self) -> None:
+        while self._recording is not None and not self._recording.wait(2.0):
+            self._write_helpers()
 
     def stop(self, final_reads: bool = True) -> dict[str, Any]:
         """Stop load, do the final reads (faults must be healed by now), stop the probes."""

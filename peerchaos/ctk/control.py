@@ -89,6 +89,13 @@ def before_experiment_control(
         deployer.join()
     if failure:
         raise InterruptExecution(f"deploy: {failure[0]}") from None
+    if temp_root:
+        # Written down now (and again by the observers) so that, should this process be
+        # SIGKILLed, the control plane can end Ray's processes by PID.
+        from peerchaos.actors import record_ray_processes
+
+        plane = (session.runtime.state.read().get("control_plane") or {}).get("pid")
+        record_ray_processes(session.runtime.state.helper_pids_file, plane)
 
 
 def before_method_control(
