@@ -143,14 +143,7 @@ def local_pod_addresses(state_dir: str) -> Any:
     """A callable giving each pod's (ip, client port), from the local runtime's state."""
     from peerchaos.runtime.local.runtime import LocalRuntime
 
-    runtime = LocalRuntime(state_dir)
-
-    def addresses() -> dict[str, tuple[str, int] | None]:
-        status = runtime.status()
-        port = int(status["client_port"])
-        return {p["name"]: ((p["ip"], port) if p["ip"] else None) for p in status["pods"]}
-
-    return addresses
+    return LocalRuntime(state_dir).pod_addresses
 
 
 @ray.remote(num_cpus=0)
@@ -205,25 +198,35 @@ class LoadWorkerActor:
         return True
 
 
-@ray.remote(num_cpus=0)
-class RoleProbeActor:
-    def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
+class _ProbeHost:
+    """What the probe actors share: nice 0, an events file, start and stop."""
+
+    probe: RoleProbe | DnsProbe
+
+    def __init__(self, events_path: str) -> None:
         _normal_priority()
         self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
-        self.probe = RoleProbe(local_pod_addresses(state_dir), self.events, period_s=period_s)
 
     def start(self) -> bool:
         self.probe.start()
         return True
 
     def stop(self) -> list[float]:
+        """Stop polling; returns the poll intervals (for jitter)."""
         self.probe.stop()
         self.events.close()
         return self.probe.intervals
 
 
 @ray.remote(num_cpus=0)
-class DnsProbeActor:
+class RoleProbeActor(_ProbeHost):
+    def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
+        super().__init__(events_path)
+        self.probe = RoleProbe(local_pod_addresses(state_dir), self.events, period_s=period_s)
+
+
+@ray.remote(num_cpus=0)
+class DnsProbeActor(_ProbeHost):
     def __init__(
         self,
         probe_id: str,
@@ -232,15 +235,5 @@ class DnsProbeActor:
         events_path: str,
         period_s: float,
     ) -> None:
-        _normal_priority()
-        self.events = JsonlAppender(events_path, flush_every=32, flush_s=0.05)
+        super().__init__(events_path)
         self.probe = DnsProbe(probe_id, tuple(server), names, self.events, period_s=period_s)
-
-    def start(self) -> bool:
-        self.probe.start()
-        return True
-
-    def stop(self) -> list[float]:
-        self.probe.stop()
-        self.events.close()
-        return self.probe.intervals

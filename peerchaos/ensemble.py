@@ -13,12 +13,6 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
-
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.runtime.base import Runtime
 from peerchaos.zookeeper.fourletter import ServerRole, role
@@ -26,18 +20,10 @@ from peerchaos.zookeeper.fourletter import ServerRole, role
 
 def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, ServerRole]:
     """Each pod's `srvr` answer; pods without an address are `unreachable`."""
-    result = {}
-    for pod in runtime.pods():
-        if pod.ip is None or pod.phase != "Running":
-            result[pod.name] = ServerRole("unreachable")
-            continue
-        try:
-            host, port = runtime.pod_address(pod.name)
-        except PeerchaosError:  # it died between the listing and now
-            result[pod.name] = ServerRole("unreachable")
-            continue
-        result[pod.name] = role(host, port, timeout_s)
-    return result
+    return {
+        pod: role(*address, timeout_s) if address else ServerRole("unreachable")
+        for pod, address in runtime.pod_addresses().items()
+    }
 
 
 def current_leader(peer_roles: dict[str, ServerRole]) -> str | None:
@@ -114,18 +100,10 @@ class DnsAnswer:
 
 def resolve(server: tuple[str, int], name: str, timeout_s: float = 1.0) -> DnsAnswer:
     """Ask the runtime's DNS server for A records of `name`, on the wire."""
-    query = dns.message.make_query(name, dns.rdatatype.A)
-    try:
-        reply = dns.query.udp(query, server[0], port=server[1], timeout=timeout_s)
-    except (dns.exception.Timeout, OSError) as error:
-        return DnsAnswer(name, f"error: {type(error).__name__}", (), None)
-    addresses: list[str] = []
-    ttl = None
-    for rrset in reply.answer:
-        if rrset.rdtype == dns.rdatatype.A:
-            addresses += [item.address for item in rrset]
-            ttl = rrset.ttl
-    return DnsAnswer(name, dns.rcode.to_text(reply.rcode()), tuple(sorted(addresses)), ttl)
+    from peerchaos.probes import query_many
+
+    rcode, addresses, ttl = query_many(server, [name], timeout_s)[name]
+    return DnsAnswer(name, rcode, addresses, ttl if addresses else None)
 
 
 def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None) -> str:

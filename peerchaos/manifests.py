@@ -7,7 +7,6 @@ in the selectorless form — the hand-written Endpoints of the client Service.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,9 @@ TEMPLATE_ORDER = (
 
 def initial_pod_address(spec: EnsembleSpec, ordinal: int) -> str:
     """The address the local runtime gives a pod on its first start (`.10 + ordinal`)."""
-    network = ipaddress.IPv4Network(spec.local.pod_cidr)
-    return str(network.network_address + 10 + ordinal)
+    from peerchaos.runtime.local.network import first_address
+
+    return first_address(spec.local.pod_cidr, ordinal)
 
 
 def endpoint_addresses(spec: EnsembleSpec) -> list[str]:

@@ -135,3 +135,21 @@ def ray_session() -> Iterator[None]:
         yield
     finally:
         stop_ray()
+
+
+@contextlib.contextmanager
+def deployed_session(configuration: dict[str, Any]) -> Iterator[Any]:
+    """A peerchaos Chaos Toolkit session with its ensemble deployed, torn down after."""
+    if not HAVE_ZOOKEEPER:
+        pytest.skip("ZooKeeper is not installed (apt-get install zookeeper)")
+    from peerchaos.ctk import actions
+    from peerchaos.ctk import session as sessions
+
+    sessions.close_session()
+    session = sessions.open_session(configuration)
+    try:
+        actions.deploy_ensemble(configuration=configuration)
+        yield session
+    finally:
+        actions.teardown_ensemble(configuration=configuration)
+        sessions.close_session()

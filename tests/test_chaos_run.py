@@ -40,6 +40,32 @@ def run_dir(results: Path, name: str) -> Path:
     return found
 
 
+def signal_mid_action(
+    experiment: str, results: Path, action: str, signum: int, delay_s: float, *var: str
+) -> tuple[int, str, list[int]]:
+    """Start `chaos run`, send `signum` `delay_s` after `action` began; the exit code, the
+    output and the PIDs of everything it had started."""
+    args = [CHAOS, "--no-log-file", "run", str(REPO / "experiments" / experiment)]
+    args += ["--journal-path", str(results / "j.json"), "--var", f"results_dir={results}"]
+    for item in var:
+        args += ["--var", item]
+    log = results / "out.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        deadline = time.monotonic() + 120
+        while f"Action: {action}" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(delay_s)
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        proc.send_signal(signum)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, log.read_text(), children
+
+
 def namespaces() -> set[str]:
     out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     return {line.split()[0] for line in out.splitlines() if line.strip()}
@@ -122,34 +148,11 @@ def test_malformed_experiment_fails_in_one_line_before_any_fault(tmp_path: Path)
 
 def test_sigterm_mid_method_heals_and_keeps_results(tmp_path: Path) -> None:
     before = namespaces()
-    args = [
-        CHAOS,
-        "--no-log-file",
-        "run",
-        str(REPO / "experiments/zk-leader-pause.yaml"),
-        "--journal-path",
-        str(tmp_path / "j.json"),
-        "--var",
-        f"results_dir={tmp_path}",
-        "--var",
-        "trials:int=3",
-    ]
-    log = tmp_path / "out.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    try:
-        deadline = time.monotonic() + 120
-        while "Action: freeze-the-leader" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(2.0)  # inside the first pause: the leader is frozen now
-        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    output = log.read_text()
-    assert proc.returncode != 0, output
+    # Inside the first pause (2 s after it began) the leader is frozen.
+    code, output, children = signal_mid_action(
+        "zk-leader-pause.yaml", tmp_path, "freeze-the-leader", signal.SIGTERM, 2.0, "trials:int=3"
+    )
+    assert code != 0, output
     run = run_dir(tmp_path, "zk-leader-pause")
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] in ("interrupted", "failed"), summary["status"]
@@ -181,29 +184,9 @@ def test_sigkilled_run_leaves_nothing_behind(tmp_path: Path) -> None:
     """No one is left to heal after SIGKILL: the control plane notices its owner is gone."""
     before = namespaces()
     started = time.time()
-    args = [
-        CHAOS,
-        "--no-log-file",
-        "run",
-        str(REPO / "experiments/zk-leader-kill.yaml"),
-        "--journal-path",
-        str(tmp_path / "j.json"),
-        "--var",
-        f"results_dir={tmp_path}",
-    ]
-    log = tmp_path / "out.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    try:
-        deadline = time.monotonic() + 120
-        while "Action: kill-the-leader" not in log.read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
-        proc.kill()
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    _, _, children = signal_mid_action(
+        "zk-leader-kill.yaml", tmp_path, "kill-the-leader", signal.SIGKILL, 0.0
+    )
     mine = [p for p in Path("/tmp").glob("pc-chaos-*") if p.stat().st_mtime >= started - 1]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (_alive(children) or any(p.exists() for p in mine)):

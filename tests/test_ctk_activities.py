@@ -19,7 +19,7 @@ from peerchaos.ctk import session as sessions
 from peerchaos.ctk.validate import validate_activities
 from peerchaos.errors import PeerchaosError
 
-from conftest import FAST, REPO, needs_root, needs_zookeeper, wait_until
+from conftest import FAST, REPO, deployed_session, needs_root, needs_zookeeper, wait_until
 
 EXPERIMENTS = sorted((REPO / "experiments").glob("*.yaml"))
 
@@ -181,9 +181,6 @@ def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.Session]:
     """One session with a deployed ensemble for the activity tests."""
-    if not Path("/usr/share/java/zookeeper.jar").exists():
-        pytest.skip("ZooKeeper is not installed")
-    sessions.close_session()
     state = tmp_path_factory.mktemp("ctk") / "state"
     configuration = {
         "spec": {
@@ -193,13 +190,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.Session]
         },
         "state_dir": str(state),
     }
-    session = sessions.open_session(configuration)
-    try:
-        actions.deploy_ensemble(configuration=configuration)
+    with deployed_session(configuration) as session:
         yield session
-    finally:
-        actions.teardown_ensemble(configuration=configuration)
-        sessions.close_session()
 
 
 def healthy(session: sessions.Session) -> None:

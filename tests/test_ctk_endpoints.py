@@ -9,14 +9,11 @@ import pytest
 from peerchaos.ctk import actions, probes
 from peerchaos.ctk import session as sessions
 
-from conftest import FAST, HAVE_ZOOKEEPER, wait_until
+from conftest import FAST, deployed_session, wait_until
 
 
 @pytest.fixture(scope="module")
 def selectorless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.Session]:
-    if not HAVE_ZOOKEEPER:
-        pytest.skip("ZooKeeper is not installed")
-    sessions.close_session()
     configuration = {
         "spec": {
             **FAST,
@@ -25,13 +22,8 @@ def selectorless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sessions.
         },
         "state_dir": str(tmp_path_factory.mktemp("ctk-endpoints") / "state"),
     }
-    session = sessions.open_session(configuration)
-    try:
-        actions.deploy_ensemble(configuration=configuration)
+    with deployed_session(configuration) as session:
         yield session
-    finally:
-        actions.teardown_ensemble(configuration=configuration)
-        sessions.close_session()
 
 
 def test_delete_and_restore_endpoints(selectorless: sessions.Session) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from typing import Any
@@ -95,8 +96,6 @@ class ControlPlane:
         return Capabilities(frozenset(faults), reasons)
 
     def save_state(self, status: str = "running") -> None:
-        import os
-
         pods = {
             pod.name: {
                 "pid": pod.pid,
@@ -187,7 +186,7 @@ class ControlPlane:
         return max(0.01, delay)
 
     async def create(self, pod: Pod) -> None:
-        preferred = str(self.pool_address(pod.ordinal)) if pod.incarnation == 0 else None
+        preferred = net.first_address(self.pool.cidr, pod.ordinal) if pod.incarnation == 0 else None
         pod.ip = self.pool.take(preferred)
         pod.incarnation += 1
         incarnation = pod.incarnation
@@ -228,11 +227,6 @@ class ControlPlane:
         )
         self.spawn_task(self.watch(pod, pod.process, incarnation))
         self.refresh_endpoints()
-
-    def pool_address(self, ordinal: int) -> str:
-        import ipaddress
-
-        return str(ipaddress.IPv4Network(self.pool.cidr).network_address + 10 + ordinal)
 
     def set_ready(self, pod: Pod, incarnation: int, ready: bool) -> None:
         if pod.incarnation != incarnation or not pod.running:

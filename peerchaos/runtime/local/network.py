@@ -53,6 +53,15 @@ def short_id(state_dir: Path) -> str:
     return hashlib.sha1(str(state_dir.resolve()).encode()).hexdigest()[:6]
 
 
+FIRST_POD_OFFSET = 10
+
+
+def first_address(cidr: str, ordinal: int) -> str:
+    """A pod's address on its first start: `.10 + ordinal`, so hand-written Endpoints
+    rendered from the spec name the addresses the pods really start with."""
+    return str(ipaddress.IPv4Network(cidr).network_address + FIRST_POD_OFFSET + ordinal)
+
+
 @dataclass
 class AddressPool:
     """Round-robin allocator over a CIDR, skipping reserved and in-use addresses."""

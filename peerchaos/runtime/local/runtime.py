@@ -217,12 +217,18 @@ class LocalRuntime:
         name = service or next(iter(ips))
         return ips[name], int(status["client_port"])
 
-    def pod_address(self, pod: str) -> tuple[str, int]:
+    def pod_addresses(self) -> dict[str, tuple[str, int] | None]:
+        """Every pod's (ip, client port) now — None for a pod without an address — in one
+        request, for probes that ask many times a second."""
         status = self.status()
-        for info in status["pods"]:
-            if info["name"] == pod and info["ip"]:
-                return info["ip"], int(status["client_port"])
-        raise UsageError(f"pod {pod!r}: has no address now (not running)")
+        port = int(status["client_port"])
+        return {p["name"]: ((p["ip"], port) if p["ip"] else None) for p in status["pods"]}
+
+    def pod_address(self, pod: str) -> tuple[str, int]:
+        address = self.pod_addresses().get(pod)
+        if address is None:
+            raise UsageError(f"pod {pod!r}: has no address now (not running)")
+        return address
 
     def teardown(self) -> list[str]:
         """Stop the control plane and remove everything; harmless when nothing is up."""
