@@ -222,7 +222,9 @@ class _ProbeHost:
 class RoleProbeActor(_ProbeHost):
     def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
         super().__init__(events_path)
-        self.probe = RoleProbe(local_pod_addresses(state_dir), self.events, period_s=period_s)
+        self.probe = RoleProbe(
+            local_pod_addresses(state_dir), self.events, period_s=period_s, realtime=True
+        )
 
 
 @ray.remote(num_cpus=0)
@@ -236,4 +238,6 @@ class DnsProbeActor(_ProbeHost):
         period_s: float,
     ) -> None:
         super().__init__(events_path)
-        self.probe = DnsProbe(probe_id, tuple(server), names, self.events, period_s=period_s)
+        self.probe = DnsProbe(
+            probe_id, tuple(server), names, self.events, period_s=period_s, realtime=True
+        )

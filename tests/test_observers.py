@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -17,12 +18,37 @@ from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.events import JsonlAppender, read_jsonl
 from peerchaos.history import read_jsonl as read_history
 from peerchaos.observe import ObserverConfig, Observers, collect, summarize
-from peerchaos.probes import DnsProbe, RoleProbe
+from peerchaos.probes import DnsProbe, Poller, RoleProbe
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.local.dns import ClusterDNSServer, DnsRecords
 from peerchaos.runtime.local.runtime import LocalRuntime
 
 from conftest import REPO, needs_zookeeper, wait_until
+
+
+class _RecordPolicy(Poller):
+    """A poller that notes the scheduling class its own thread runs in."""
+
+    def __init__(self, realtime: bool) -> None:
+        super().__init__(0.01, realtime)
+        self.policies: list[int] = []
+
+    def tick(self) -> None:
+        self.policies.append(os.sched_getscheduler(0))
+
+
+@pytest.mark.parametrize("realtime", [True, False])
+def test_a_realtime_poller_runs_its_own_thread_in_sched_fifo(realtime: bool) -> None:
+    if realtime and os.geteuid() != 0:
+        pytest.skip("real-time scheduling needs root")
+    poller = _RecordPolicy(realtime)
+    poller.start()
+    time.sleep(0.1)
+    poller.stop()
+    expected = os.SCHED_FIFO if realtime else os.SCHED_OTHER
+    assert poller.policies and set(poller.policies) == {expected}
+    # The thread that started it keeps normal scheduling.
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
 
 
 def test_dns_probe_raw_view_follows_at_once_cached_view_after_ttl(tmp_path: Path) -> None:
