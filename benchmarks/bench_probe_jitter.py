@@ -73,8 +73,8 @@ def main() -> None:
                 DnsProbeActor.remote(f"p{i}", server, names, events, args.dns_period_s)
                 for i in range(args.probes)
             ]
-            state_dir, period = str(runtime.state.root), args.role_period_s
-            role = [RoleProbeActor.remote(state_dir, events, period)] if period > 0 else []
+            period = args.role_period_s
+            role = [RoleProbeActor.remote(runtime.locator(), events, period)] if period > 0 else []
             try:
                 ray.get([actor.start.remote() for actor in dns + role])
                 time.sleep(args.seconds)

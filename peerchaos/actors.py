@@ -139,11 +139,11 @@ def record_ray_processes(
     tmp.replace(path)
 
 
-def local_pod_addresses(state_dir: str) -> Any:
-    """A callable giving each pod's (ip, client port), from the local runtime's state."""
-    from peerchaos.runtime.local.runtime import LocalRuntime
+def pod_addresses_of(locator: dict[str, Any]) -> Any:
+    """A callable giving each pod's (ip, client port), from the runtime `locator` names."""
+    from peerchaos.runtime import open_runtime
 
-    return LocalRuntime(state_dir).pod_addresses
+    return open_runtime(locator).pod_addresses
 
 
 @ray.remote(num_cpus=0)
@@ -220,10 +220,10 @@ class _ProbeHost:
 
 @ray.remote(num_cpus=0)
 class RoleProbeActor(_ProbeHost):
-    def __init__(self, state_dir: str, events_path: str, period_s: float) -> None:
+    def __init__(self, locator: dict[str, Any], events_path: str, period_s: float) -> None:
         super().__init__(events_path)
         self.probe = RoleProbe(
-            local_pod_addresses(state_dir), self.events, period_s=period_s, realtime=True
+            pod_addresses_of(locator), self.events, period_s=period_s, realtime=True
         )
 
 

@@ -157,6 +157,14 @@ def measure_trial(
     victim = fault.get("pod")
     roles = [e for e in events if e["kind"] == "role"]
     election = election_time(roles, t_fault, victim)
+    # The restarted victim may win the new epoch itself (highest zxid and myid): then no
+    # *other* leader ever comes, and the trial has no election time by definition — which
+    # is not the same as an ensemble that never recovered.
+    re_elected = (
+        election["s"] is None
+        and victim is not None
+        and election_time(roles, t_fault, None)["leader"] == victim
+    )
     leaders = [
         e for e in serving_as_leader(truth) if t_fault < e["t"] <= until and e["pod"] != victim
     ]
@@ -202,6 +210,7 @@ def measure_trial(
         "election_time_s": election["s"],
         "new_leader": election["leader"],
         "new_epoch": election["epoch"],
+        "victim_re_elected": re_elected,
         "dual_leader_s": dual_leader_time(roles, t_fault, until),
         "write_recovery_s": write_s,
         "t_heal": t_heal,

@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from peerchaos.actors import (
@@ -27,7 +26,7 @@ from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.measure import measure
 from peerchaos.rundir import RunDir
-from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.base import Runtime
 from peerchaos.zookeeper.logs import parse_logs
 
 
@@ -54,7 +53,7 @@ def dns_names(status: dict[str, Any]) -> list[str]:
 class Observers:
     """The Ray actors of one run."""
 
-    def __init__(self, runtime: LocalRuntime, run: RunDir, config: ObserverConfig) -> None:
+    def __init__(self, runtime: Runtime, run: RunDir, config: ObserverConfig) -> None:
         self.runtime = runtime
         self.run = run
         self.config = config
@@ -82,8 +81,8 @@ class Observers:
             for i in range(self.config.load_workers)
         ]
         ray.get([worker.connect.remote() for worker in self.load])
-        state_dir = str(self.runtime.state.root)
-        self.probes = [RoleProbeActor.remote(state_dir, events, self.config.role_period_s)]
+        locator = self.runtime.locator()
+        self.probes = [RoleProbeActor.remote(locator, events, self.config.role_period_s)]
         server = self.runtime.dns_server()
         names = dns_names(status)
         self.probes += [
@@ -91,7 +90,7 @@ class Observers:
             for i in range(self.config.dns_probes)
         ]
         ray.get([actor.start.remote() for actor in self.probes + self.load])
-        if self.config.ray_temp_root:
+        if self.config.ray_temp_root and self.runtime.helper_watch() is not None:
             # Written down so the ensemble's teardown can end them if this process cannot;
             # again every few seconds, as the raylet starts its agents lazily.
             self._recording = threading.Event()
@@ -102,8 +101,10 @@ class Observers:
             log.append(event("observers", "observe_start", load_workers=len(self.load)))
 
     def _write_helpers(self) -> None:
-        helpers = Path(str(self.config.ray_temp_root)) / "helper-pids.json"
-        plane = (self.runtime.state.read().get("control_plane") or {}).get("pid")
+        watch = self.runtime.helper_watch()
+        if watch is None:
+            return
+        helpers, plane = watch
         tmp = helpers.with_suffix(".tmp")
         tmp.write_text(json.dumps(ray_processes({plane} if plane else set())))
         tmp.replace(helpers)
@@ -129,13 +130,12 @@ class Observers:
         return self.stats
 
 
-def collect(runtime: LocalRuntime, run: RunDir, since: float) -> None:
+def collect(runtime: Runtime, run: RunDir, since: float) -> None:
     """Add the runtime's events since `since`, the peers' logs and the ground truth."""
-    runtime_events = [e for e in read_jsonl(runtime.state.events_file) if e["t"] >= since]
     with JsonlAppender(run.events) as log:
-        for record in runtime_events:
+        for record in runtime.runtime_events(since):
             log.append({**record, "mono": record.get("mono")})
-    run.copy_logs(runtime.state.logs_dir)
+    runtime.copy_logs(run.peers)
     run.write_json(run.ground_truth, {"log_events": parse_logs(run.peers)})
 
 

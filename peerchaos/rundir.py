@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -82,12 +81,3 @@ class RunDir:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
         tmp.replace(path)
-
-    def copy_logs(self, logs_dir: Path) -> list[Path]:
-        copied = []
-        self.peers.mkdir(exist_ok=True)
-        for log in sorted(logs_dir.glob("*.log")):
-            target = self.peers / log.name
-            shutil.copyfile(log, target)
-            copied.append(target)
-        return copied

@@ -44,6 +44,25 @@ def test_old_leader_coming_back_is_not_a_new_leader() -> None:
     assert election_time(roles, T, victim=None)["s"] is None
 
 
+def test_a_victim_winning_the_new_epoch_itself_is_marked_not_timed() -> None:
+    events = [
+        {"t": T - 2, "kind": "observe_start", "source": "observers"},
+        role(-1, "zk-0", "follower", 1),
+        role(-1, "zk-1", "follower", 1),
+        role(-1, "zk-2", "leader", 1),
+        role(0.05, "zk-2", "unreachable"),
+        role(0.9, "zk-2", "leader", 2),  # back, and elected again
+        role(0.95, "zk-0", "follower", 1),
+        {"t": T, "t_fault": T, "kind": "fault", "fault": "kill", "pod": "zk-2"},
+    ]
+    (trial,) = measure(events, [], [])["trials"]
+    assert trial["election_time_s"] is None and trial["victim_re_elected"] is True
+    # Without the victim's comeback nobody leads: that is a trial that never recovered.
+    never = [e for e in events if not (e.get("pod") == "zk-2" and e.get("epoch") == 2)]
+    (stuck,) = measure(never, [], [])["trials"]
+    assert stuck["election_time_s"] is None and stuck["victim_re_elected"] is False
+
+
 def op(kind: str, f: str, t: float, process: str = "w0") -> dict:
     return {"type": kind, "f": f, "key": "k", "process": process, "time": T + t, "mono": t}
 

@@ -126,10 +126,10 @@ def test_load_worker_records_every_op_and_info_for_unknown_outcomes(
 def test_role_probe_sees_the_new_leader_of_a_new_epoch(
     healthy: LocalRuntime, tmp_path: Path
 ) -> None:
-    from peerchaos.actors import local_pod_addresses
+    from peerchaos.actors import pod_addresses_of
 
     events = JsonlAppender(tmp_path / "events.jsonl", flush_every=1)
-    probe = RoleProbe(local_pod_addresses(str(healthy.state.root)), events, period_s=0.01)
+    probe = RoleProbe(pod_addresses_of(healthy.locator()), events, period_s=0.01)
     probe.start()
     try:
         wait_until(lambda: len(probe.last) == 3, 5, "a first observation of every peer")

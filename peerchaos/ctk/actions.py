@@ -20,7 +20,7 @@ from peerchaos.ctk.config import number
 from peerchaos.ctk.session import Session, open_session
 from peerchaos.errors import PeerchaosError
 from peerchaos.manifests import render
-from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.base import Runtime
 
 T = TypeVar("T")
 
@@ -46,7 +46,7 @@ def _fail(error: PeerchaosError) -> ActivityFailed:
     return ActivityFailed(str(error))
 
 
-def _on_runtime(configuration: Configuration, act: Callable[[LocalRuntime, Session], T]) -> T:
+def _on_runtime(configuration: Configuration, act: Callable[[Runtime, Session], T]) -> T:
     """Run one runtime call for an activity; a PeerchaosError becomes ActivityFailed."""
     session = open_session(configuration)
     try:

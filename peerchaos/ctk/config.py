@@ -6,6 +6,7 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
     configuration:
       name: zk-leader-kill          # results/<name>/<run-id>/
       runtime: local                # local | kubernetes
+      namespace: default            # the spec's namespace, replaced (kubernetes: where it goes)
       spec: workloads/specs/fast.yaml   # a path, or the spec inline as a mapping
       spec_overrides: {}            # fields replaced on top of the spec
       observers: {load_workers: 2, dns_probes: 3, keys: 5, rate: 0, via: service,
@@ -13,6 +14,10 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
       allow_quorum_loss: false
       results_dir: results
       ray_address: null             # join a Ray cluster (KubeRay) instead of starting one
+      kubeconfig: null              # runtime kubernetes: KUBECONFIG / in-cluster otherwise
+      context: null                 # runtime kubernetes: kubeconfig context
+      grace_period_s: 0             # runtime kubernetes: pod delete grace period
+      delete_pvcs: true             # runtime kubernetes: delete the peers' claims at teardown
 """
 
 from __future__ import annotations
@@ -41,6 +46,11 @@ KNOWN_KEYS = {
     "publish_not_ready_addresses",
     "jvm_dns_cache_s",
     "deploy",
+    "namespace",
+    "kubeconfig",
+    "context",
+    "grace_period_s",
+    "delete_pvcs",
 }
 OBSERVER_KEYS = {
     "load_workers": (int, 0, 64),
@@ -67,6 +77,11 @@ class ExperimentConfig:
     state_dir: Path | None = None
     restart_delay_s: float = 0.5
     deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap
+    kubeconfig: str | None = None
+    context: str | None = None
+    grace_period_s: int = 0
+    # The experiment's ensemble leaves nothing behind, and each run starts from empty data.
+    delete_pvcs: bool = True
 
 
 def slug(text: str) -> str:
@@ -113,8 +128,6 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
     runtime = str(configuration.get("runtime", "local"))
     if runtime not in ("local", "kubernetes"):
         raise SpecError(f"configuration.runtime: must be local or kubernetes (got {runtime!r})")
-    if runtime == "kubernetes":
-        raise SpecError("configuration.runtime: kubernetes is not available yet (issue 6)")
     raw_spec = configuration.get("spec")
     if raw_spec is None or isinstance(raw_spec, str | Path):
         spec = load_spec(raw_spec)
@@ -132,6 +145,8 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
             configuration["publish_not_ready_addresses"],
             "configuration.publish_not_ready_addresses",
         )
+    if configuration.get("namespace") not in (None, ""):
+        overrides["namespace"] = str(configuration["namespace"])
     if configuration.get("jvm_dns_cache_s") not in (None, "", "default"):
         overrides["jvm_dns_cache_s"] = number(
             configuration["jvm_dns_cache_s"], int, -1, 3600, "configuration.jvm_dns_cache_s"
@@ -171,4 +186,10 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
         restart_delay_s=number(
             configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
         ),
+        kubeconfig=configuration.get("kubeconfig") or None,
+        context=configuration.get("context") or None,
+        grace_period_s=number(
+            configuration.get("grace_period_s", 0), int, 0, 3600, "configuration.grace_period_s"
+        ),
+        delete_pvcs=flag(configuration.get("delete_pvcs", True), "configuration.delete_pvcs"),
     )

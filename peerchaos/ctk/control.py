@@ -38,6 +38,7 @@ def before_experiment_control(
     try:
         session = sessions.open_session(configuration, context.get("title", ""))
         validate_activities(context, session)
+        session.runtime.preflight()  # e.g. the namespace opt-in: before anything is touched
     except PeerchaosError as error:
         sessions.close_session()
         raise InterruptExecution(str(error)) from None
@@ -89,13 +90,13 @@ def before_experiment_control(
         deployer.join()
     if failure:
         raise InterruptExecution(f"deploy: {failure[0]}") from None
-    if temp_root:
+    watch = session.runtime.helper_watch()
+    if temp_root and watch is not None:
         # Written down now (and again by the observers) so that, should this process be
-        # SIGKILLed, the control plane can end Ray's processes by PID.
+        # SIGKILLed, the runtime's watchdog can end Ray's processes by PID.
         from peerchaos.actors import record_ray_processes
 
-        plane = (session.runtime.state.read().get("control_plane") or {}).get("pid")
-        record_ray_processes(session.runtime.state.helper_pids_file, plane)
+        record_ray_processes(*watch)
 
 
 def before_method_control(
@@ -235,6 +236,8 @@ def write_report(session: sessions.Session) -> None:
 def teardown(session: sessions.Session) -> None:
     try:
         session.runtime.teardown()
+    except PeerchaosError as error:  # e.g. the cluster went away: say so, keep the results
+        logger.error(f"peerchaos: teardown: {error}")
     finally:
         if session.owns_state_dir:
             shutil.rmtree(session.state_dir, ignore_errors=True)

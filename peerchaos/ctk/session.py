@@ -17,13 +17,13 @@ from typing import Any
 
 from peerchaos.ctk.config import ExperimentConfig, read_config
 from peerchaos.rundir import RunDir
-from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.base import Runtime
 
 
 @dataclass
 class Session:
     config: ExperimentConfig
-    runtime: LocalRuntime
+    runtime: Runtime
     state_dir: Path
     owns_state_dir: bool
     run: RunDir | None = None
@@ -48,15 +48,32 @@ def open_session(configuration: dict[str, Any] | None, title: str = "") -> Sessi
     owns = config.state_dir is None
     # Each run gets its own state dir, so a `peerchaos up` ensemble is never touched.
     state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="pc-chaos-"))
-    runtime = LocalRuntime(
+    _current = Session(config, make_runtime(config, state_dir, owns), state_dir, owns)
+    return _current
+
+
+def make_runtime(config: ExperimentConfig, state_dir: Path, owns: bool) -> Runtime:
+    """The runtime the configuration names, keeping its state in `state_dir`."""
+    if config.runtime == "kubernetes":
+        from peerchaos.runtime.kubernetes import KubernetesRuntime
+
+        return KubernetesRuntime(
+            config.spec,
+            state_dir,
+            kubeconfig=config.kubeconfig,
+            context=config.context,
+            grace_period_s=config.grace_period_s,
+            delete_pvcs=config.delete_pvcs,
+        )
+    from peerchaos.runtime.local.runtime import LocalRuntime
+
+    return LocalRuntime(
         state_dir,
         config.spec.local,
         restart_delay_s=config.restart_delay_s,
         # If this process dies without tearing down (SIGKILL), the control plane does.
         owner_pid=os.getpid() if owns else None,
     )
-    _current = Session(config, runtime, state_dir, owns)
-    return _current
 
 
 def current() -> Session | None:

@@ -8,6 +8,7 @@ a one-line reason before anything is touched.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 FAULTS = ("kill", "unready", "pause", "partition", "endpoints")
@@ -107,4 +108,25 @@ class Runtime(Protocol):
 
     def pod_address(self, pod: str) -> tuple[str, int]: ...
 
-    def teardown(self) -> None: ...
+    def teardown(self) -> list[str]: ...
+
+    # What the layers above need besides faults: one status dict of the same shape on
+    # every runtime, the runtime's own events (ground truth), the peers' logs, and a
+    # plain-data locator from which an actor elsewhere opens the same runtime.
+
+    def status(self) -> dict[str, Any]: ...
+
+    def is_up(self) -> bool: ...
+
+    def runtime_events(self, since: float) -> list[dict[str, Any]]: ...
+
+    def copy_logs(self, dest: Path) -> None: ...
+
+    def locator(self) -> dict[str, Any]: ...
+
+    def preflight(self) -> None:
+        """Refuse to start when the runtime's own safety rules say no (one line)."""
+
+    def helper_watch(self) -> tuple[Path, int | None] | None:
+        """Where to list helper processes (Ray) that the runtime ends should the driver
+        die without tearing down, and a PID of its own not to list; None: no such watch."""

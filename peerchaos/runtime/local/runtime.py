@@ -230,6 +230,27 @@ class LocalRuntime:
             raise UsageError(f"pod {pod!r}: has no address now (not running)")
         return address
 
+    def runtime_events(self, since: float) -> list[dict[str, Any]]:
+        from peerchaos.events import read_jsonl
+
+        return [e for e in read_jsonl(self.state.events_file) if e["t"] >= since]
+
+    def copy_logs(self, dest: Path) -> None:
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.state.logs_dir.glob("*.log")):
+            shutil.copy2(path, dest / path.name)
+
+    def preflight(self) -> None:
+        """Nothing to check: the local runtime only ever touches what it started."""
+
+    def helper_watch(self) -> tuple[Path, int | None] | None:
+        # The control plane watches its owner and ends the processes listed here.
+        plane = (self.state.read().get("control_plane") or {}).get("pid")
+        return self.state.helper_pids_file, plane
+
+    def locator(self) -> dict[str, Any]:
+        return {"runtime": "local", "state_dir": str(self.state.root)}
+
     def teardown(self) -> list[str]:
         """Stop the control plane and remove everything; harmless when nothing is up."""
         if self.state.control_socket.exists():

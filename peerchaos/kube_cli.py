@@ -1,0 +1,177 @@
+"""`peerchaos kube …`: the ensemble in a cluster by hand — up, status, fault, down.
+
+The same spec files as the local runtime; the namespace is the spec's. `--dry` prints
+what would be done and changes nothing (it does not contact the cluster at all). Faults
+and their heals are remembered in a state dir per namespace and ensemble, so `down` (or
+`fault heal`) in another shell undoes what `fault` did.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from peerchaos import ensemble as ens
+from peerchaos.errors import UsageError
+from peerchaos.manifests import render
+from peerchaos.runtime.kubernetes import KubernetesRuntime
+from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
+from peerchaos.spec import EnsembleSpec, load_spec
+
+FAULTS = ("kill", "unready", "ready", "pause", "resume", "partition", "heal")
+
+
+def _cluster_options(command: Any) -> Any:
+    command = click.option("--spec", "spec_path", type=click.Path(path_type=Path))(command)
+    command = click.option("--kubeconfig", envvar="KUBECONFIG", help="Default: $KUBECONFIG.")(
+        command
+    )
+    return click.option("--context", help="kubeconfig context (default: current).")(command)
+
+
+def _options(command: Any) -> Any:
+    dry = click.option("--dry", is_flag=True, help="Print what would be done; change nothing.")
+    return _cluster_options(dry(command))
+
+
+def _runtime(
+    spec: EnsembleSpec, kubeconfig: str | None, context: str | None, dry: bool, **kw: Any
+) -> KubernetesRuntime:
+    return KubernetesRuntime(
+        spec, _state_dir(spec), kubeconfig=kubeconfig, context=context, dry_run=dry, **kw
+    )
+
+
+def _state_dir(spec: EnsembleSpec) -> Path:
+    """Beside the local runtime's state dir: what `fault` broke, for `down` to heal."""
+    base = Path(os.environ.get("PEERCHAOS_STATE_DIR", DEFAULT_STATE_DIR))
+    return base.parent / f"{base.name}-kube-{spec.namespace}-{spec.name}"
+
+
+def _print_plan(runtime: KubernetesRuntime) -> None:
+    for line in runtime.plan:
+        click.echo(line)
+
+
+def _one_line(command: Any) -> Any:
+    from peerchaos.cli import one_line_errors
+
+    return one_line_errors(command)
+
+
+@click.group()
+def kube() -> None:
+    """The ensemble on a Kubernetes cluster (namespace labelled peerchaos.io/allow=true)."""
+
+
+@kube.command()
+@_options
+@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for a leader.")
+@_one_line
+def up(
+    spec_path: Path | None, kubeconfig: str | None, context: str | None, dry: bool, timeout: float
+) -> None:
+    """Apply the ensemble and wait for a leader with a following majority."""
+    spec = load_spec(spec_path)
+    runtime = _runtime(spec, kubeconfig, context, dry)
+    runtime.apply(render(spec))
+    if dry:
+        _print_plan(runtime)
+        return
+    leader = ens.wait_for_leader(runtime, timeout)
+    click.echo(f"{spec.name}: {spec.replicas} peers in namespace {spec.namespace}, leader {leader}")
+
+
+@kube.command()
+@_cluster_options
+@_one_line
+def status(spec_path: Path | None, kubeconfig: str | None, context: str | None) -> None:
+    """Pods (IP, phase, readiness, peerchaos faults) and endpoints."""
+    spec = load_spec(spec_path)
+    runtime = _runtime(spec, kubeconfig, context, False)
+    for pod in runtime.pods():
+        faults = [
+            name for name, on in (("paused", pod.paused), ("unready", pod.unready_marker)) if on
+        ]
+        click.echo(
+            f"{pod.name}\t{pod.ip or '-'}\t{pod.phase}\t{'ready' if pod.ready else 'not ready'}"
+            + (f"\t{','.join(faults)}" if faults else "")
+        )
+    for e in runtime.endpoints():
+        shown = ", ".join(e.ready) if e.exists else "(Endpoints deleted)"
+        click.echo(f"endpoints {e.service}: {shown or '-'}")
+
+
+@kube.command()
+@click.argument("action", type=click.Choice(FAULTS))
+@click.argument("target", required=False)
+@_options
+@click.option("--grace-period", default=0, show_default=True, help="Seconds, for kill.")
+@_one_line
+def fault(
+    action: str,
+    target: str | None,
+    spec_path: Path | None,
+    kubeconfig: str | None,
+    context: str | None,
+    dry: bool,
+    grace_period: int,
+) -> None:
+    """Inject a fault by hand. TARGET: a pod name (or leader, follower, random)."""
+    spec = load_spec(spec_path)
+    runtime = _runtime(spec, kubeconfig, context, dry, grace_period_s=grace_period)
+    runtime.preflight()
+    if action == "heal":
+        runtime.heal()
+        _print_plan(runtime)
+        return
+    if target is None:
+        raise UsageError(f"fault {action}: needs a TARGET (a pod name, leader, follower, random)")
+    # A dry run cannot ask the peers who leads; it takes pod names only.
+    pod = target if dry else ens.pick_target(runtime, target)
+    if action == "partition":
+        t = runtime.partition([[pod]])
+    else:
+        method = {
+            "kill": runtime.kill,
+            "unready": runtime.make_unready,
+            "ready": runtime.make_ready,
+            "pause": runtime.pause,
+            "resume": runtime.resume,
+        }[action]
+        t = method(pod)
+    if dry:
+        _print_plan(runtime)
+        return
+    click.echo(f"{action} {spec.namespace}/{pod} at {time.strftime('%H:%M:%S', time.localtime(t))}")
+
+
+@kube.command()
+@_options
+@click.option("--delete-pvcs", is_flag=True, help="Also delete the peers' data claims.")
+@_one_line
+def down(
+    spec_path: Path | None,
+    kubeconfig: str | None,
+    context: str | None,
+    dry: bool,
+    delete_pvcs: bool,
+) -> None:
+    """Heal what peerchaos broke and delete the ensemble's objects."""
+    spec = load_spec(spec_path)
+    runtime = _runtime(spec, kubeconfig, context, dry, delete_pvcs=delete_pvcs)
+    removed = runtime.teardown()
+    if dry:
+        _print_plan(runtime)
+        return
+    shutil.rmtree(_state_dir(spec), ignore_errors=True)
+    for line in removed:
+        click.echo(f"deleted {line}")
+    if not removed:
+        click.echo("nothing was there", file=sys.stderr)
