@@ -44,7 +44,11 @@ def api_client(
     try:
         if host:
             configuration.host = host
-        elif os.environ.get("KUBERNETES_SERVICE_HOST") and not kubeconfig:
+        elif os.environ.get("KUBERNETES_SERVICE_HOST") and not (
+            kubeconfig and os.path.exists(kubeconfig)
+        ):
+            # In a pod: its service account — also for an actor whose driver, outside the
+            # cluster, named a kubeconfig that only exists on the driver's machine.
             config.load_incluster_config(client_configuration=configuration)
         else:
             config.load_kube_config(
