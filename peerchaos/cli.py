@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from peerchaos import ensemble as ens
+from peerchaos import nemesis
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.manifests import render, to_yaml
 from peerchaos.runtime.local.runtime import LocalRuntime
@@ -200,17 +201,7 @@ def fault(action: str, target: str | None, state_dir: Path) -> None:
     if target is None:
         raise UsageError(f"fault {action}: needs a TARGET (leader, follower, random or a pod name)")
     pod = ens.pick_target(runtime, target)
-    if action == "partition":
-        t = runtime.partition([[pod]])
-    else:
-        method = {
-            "kill": runtime.kill,
-            "unready": runtime.make_unready,
-            "ready": runtime.make_ready,
-            "pause": runtime.pause,
-            "resume": runtime.resume,
-        }[action]
-        t = method(pod)
+    t = nemesis.by_hand(runtime, action, pod)
     out.print(f"{action} {pod} at {_clock(t)}")
 
 

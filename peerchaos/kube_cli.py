@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from peerchaos import ensemble as ens
+from peerchaos import nemesis
 from peerchaos.errors import UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime.kubernetes import KubernetesRuntime
@@ -135,17 +136,7 @@ def fault(
         raise UsageError(f"fault {action}: needs a TARGET (a pod name, leader, follower, random)")
     # A dry run cannot ask the peers who leads; it takes pod names only.
     pod = target if dry else ens.pick_target(runtime, target)
-    if action == "partition":
-        t = runtime.partition([[pod]])
-    else:
-        method = {
-            "kill": runtime.kill,
-            "unready": runtime.make_unready,
-            "ready": runtime.make_ready,
-            "pause": runtime.pause,
-            "resume": runtime.resume,
-        }[action]
-        t = method(pod)
+    t = nemesis.by_hand(runtime, action, pod)
     if dry:
         _print_plan(runtime)
         return

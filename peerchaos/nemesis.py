@@ -80,6 +80,20 @@ def heal(runtime: Runtime, fault: str, pods: list[str]) -> float | None:
     return None
 
 
+def by_hand(runtime: Runtime, action: str, pod: str) -> float:
+    """One fault or heal a person asked for (`peerchaos fault`, `peerchaos kube fault`)."""
+    if action == "partition":
+        return runtime.partition([[pod]])
+    method = {
+        "kill": runtime.kill,
+        "unready": runtime.make_unready,
+        "ready": runtime.make_ready,
+        "pause": runtime.pause,
+        "resume": runtime.resume,
+    }[action]
+    return method(pod)
+
+
 def heal_everything(runtime: Runtime) -> list[str]:
     """The rollback: heal partitions, resume, make ready. Returns what it did."""
     done = []

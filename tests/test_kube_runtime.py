@@ -20,7 +20,9 @@ from peerchaos import nemesis
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime import open_runtime
-from peerchaos.runtime.kubernetes import MARKER, KubernetesRuntime, partition_policy
+from peerchaos.runtime.kubeexec import MARKER
+from peerchaos.runtime.kubeobjects import partition_policy
+from peerchaos.runtime.kubernetes import KubernetesRuntime
 from peerchaos.spec import parse_spec
 
 from conftest import REPO, wait_until
@@ -157,7 +159,7 @@ def test_a_failing_exec_is_one_line_naming_the_pod(
         deployed.pause("zk-1")
     assert (
         str(failed.value)
-        == f"pause (SIGSTOP) the server in {NS}/zk-1: exit 1 (pod zk-1 is not running)"
+        == f"pause (SIGSTOP) in {NS}/zk-1: exit 1 (pod zk-1 is not running)"
     )
     assert not deployed.pods()[1].paused
 

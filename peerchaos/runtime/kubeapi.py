@@ -1,10 +1,9 @@
-"""The Kubernetes API as the kubernetes runtime uses it: one client, typed objects, exec.
+"""The Kubernetes API as the kubernetes runtime uses it: one client, typed objects.
 
 Everything goes through the official `kubernetes` client. This module knows which API
 group serves each kind the manifests render, turns `ApiException`s into one-line
-`PeerchaosError`s naming the call and the object, runs commands in a container over the
-exec WebSocket, and guards the namespace: peerchaos only touches a namespace that opted
-in with the label `peerchaos.io/allow=true`.
+`PeerchaosError`s naming the call and the object, and guards the namespace: peerchaos
+only touches a namespace that opted in with the label `peerchaos.io/allow=true`.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
-from kubernetes.stream import stream
 from urllib3.exceptions import HTTPError
 
 from peerchaos.errors import PeerchaosError, UsageError
@@ -150,46 +148,3 @@ def check_namespace(api: client.ApiClient, namespace: str) -> None:
             f"break pods there; add it with `kubectl label namespace {namespace} "
             f"{ALLOW_LABEL}=true`"
         )
-
-
-def exec_in_pod(
-    api: client.ApiClient,
-    namespace: str,
-    pod: str,
-    container: str,
-    command: list[str],
-    timeout_s: float = 15.0,
-) -> tuple[int, str]:
-    """Run `command` in the container over the exec WebSocket; (exit code, output).
-
-    `stream` swaps the request function of the client it is given for the length of the
-    call, so it gets a client of its own: the watcher keeps using the shared one.
-    """
-    own = client.ApiClient(api.configuration)
-    core = client.CoreV1Api(own)
-    what = f"exec in pod {namespace}/{pod}"
-    try:
-        response = call(
-            what,
-            lambda: stream(
-                core.connect_get_namespaced_pod_exec,
-                pod,
-                namespace,
-                container=container,
-                command=command,
-                stderr=True,
-                stdin=False,
-                stdout=True,
-                tty=False,
-                _preload_content=False,
-            ),
-        )
-        response.run_forever(timeout=timeout_s)
-        output = response.read_stdout() + response.read_stderr()
-        if response.is_open():
-            response.close()
-            raise PeerchaosError(f"kubernetes: {what}: no exit within {timeout_s:g} s")
-        code = response.returncode
-    finally:
-        own.close()
-    return int(code if code is not None else -1), output

@@ -17,10 +17,7 @@ With `dry_run` nothing is changed: every change is written to `plan` instead.
 
 from __future__ import annotations
 
-import copy
-import json
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -28,27 +25,21 @@ from typing import Any
 from kubernetes import client
 
 from peerchaos.errors import PeerchaosError, UsageError
-from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.manifests import find, render
 from peerchaos.runtime import kubeapi
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
+from peerchaos.runtime.kubeexec import CONTAINER, EXEC_FAULTS, exec_in_pod
+from peerchaos.runtime.kubememory import KubeMemory
+from peerchaos.runtime.kubeobjects import (
+    PARTITION_LABEL,
+    endpoints_info,
+    partition_policy,
+    pod_info,
+    restorable,
+)
 from peerchaos.runtime.kubewatch import ClusterWatcher
 from peerchaos.spec import EnsembleSpec
 
-CONTAINER = "zookeeper"
-MARKER = "/tmp/peerchaos-unready"
-UNREADY_COMMAND = ["sh", "-c", f"touch {MARKER}"]
-READY_COMMAND = ["sh", "-c", f"rm -f {MARKER}"]
-# The bracket keeps this shell's own command line from matching the pattern.
-_SIGNAL_SERVER = (
-    "found=; for p in /proc/[0-9]*; do "
-    "if grep -aq 'QuorumPeer[M]ain' \"$p/cmdline\" 2>/dev/null; then "
-    'kill -{sig} "${{p#/proc/}}" && found=1; fi; done; test -n "$found"'
-)
-PAUSE_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="STOP")]
-RESUME_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="CONT")]
-PARTITION_LABEL = "peerchaos.io/fault"
-POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 FAULTS = frozenset({"kill", "unready", "pause", "partition", "endpoints"})
 
 
@@ -74,6 +65,7 @@ class KubernetesRuntime:
         self.spec = spec
         self.namespace = spec.namespace
         self.root = Path(state_dir)
+        self.memory = KubeMemory(self.root)
         self.kubeconfig, self.context, self.host = kubeconfig, context, host
         self.grace_period_s = grace_period_s
         self.delete_pvcs = delete_pvcs
@@ -99,32 +91,8 @@ class KubernetesRuntime:
     def core(self) -> client.CoreV1Api:
         return client.CoreV1Api(self.api)
 
-    @property
-    def events_file(self) -> Path:
-        return self.root / "runtime-events.jsonl"
-
-    @property
-    def _faults_file(self) -> Path:
-        return self.root / "kube-faults.json"
-
     def _emit(self, kind: str, **fields: Any) -> dict[str, Any]:
-        record = event("runtime", kind, **fields)
-        self.root.mkdir(parents=True, exist_ok=True)
-        with JsonlAppender(self.events_file) as log:
-            log.append(record)
-        return record
-
-    def _faults(self) -> dict[str, Any]:
-        """What this runtime broke and has not healed: kept on disk, so that a later
-        `peerchaos down` or a rollback in another process heals it too."""
-        try:
-            return json.loads(self._faults_file.read_text())
-        except (OSError, ValueError):
-            return {"paused": [], "unready": [], "endpoints": {}}
-
-    def _save_faults(self, faults: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self._faults_file.write_text(json.dumps(faults))
+        return self.memory.emit(kind, **fields)
 
     def _change(self, description: str) -> bool:
         """True when the change should be made; in a dry run it is only written down."""
@@ -163,15 +131,21 @@ class KubernetesRuntime:
             )
         return found
 
-    def _exec(self, pod: str, command: list[str], what: str) -> float:
+    def _exec_fault(self, name: str, pod: str) -> float:
+        """One of the exec faults (or heals) of `EXEC_FAULTS` on `pod`."""
+        command, what, kind, fault, (key, on) = EXEC_FAULTS[name]
         self._ensemble_pod(pod)
         if not self._change(f"exec in pod {self.namespace}/{pod}: {command[-1]}"):
             return time.time()
-        code, output = kubeapi.exec_in_pod(self.api, self.namespace, pod, CONTAINER, command)
+        code, output = exec_in_pod(self.api, self.namespace, pod, CONTAINER, command)
         if code != 0:
             detail = output.strip().splitlines()[-1] if output.strip() else "no output"
             raise PeerchaosError(f"{what} {self.namespace}/{pod}: exit {code} ({detail})")
-        return time.time()
+        t = time.time()
+        self.memory.mark(key, pod, on)
+        stamp = {"t_fault": t} if kind == "fault" else {"t_heal": t}
+        self._emit(kind, fault=fault, pod=pod, **stamp)
+        return t
 
     # -- the seam -----------------------------------------------------------------------
 
@@ -242,50 +216,21 @@ class KubernetesRuntime:
             f"list pods in {self.namespace}",
             lambda: self.core.list_namespaced_pod(self.namespace, label_selector=selector),
         )
-        faults = self._faults()
-        found = []
-        for pod in listed.items:
-            name = pod.metadata.name
-            match = re.search(r"-(\d+)$", name)
-            if name not in self.spec.pod_names() or match is None:
-                continue
-            status = pod.status
-            conditions = {c.type: c.status for c in (status.conditions or [])}
-            restarts = sum(c.restart_count or 0 for c in (status.container_statuses or []))
-            terminating = pod.metadata.deletion_timestamp is not None
-            found.append(
-                PodInfo(
-                    name=name,
-                    ordinal=int(match.group(1)),
-                    ip=None if terminating else status.pod_ip,
-                    phase="Terminating" if terminating else (status.phase or "Pending"),
-                    ready=conditions.get("Ready") == "True" and not terminating,
-                    paused=name in faults["paused"],
-                    unready_marker=name in faults["unready"],
-                    restarts=restarts,
-                )
-            )
-        return sorted(found, key=lambda p: p.ordinal)
+        faults = self.memory.faults()
+        infos = [pod_info(pod, faults) for pod in listed.items]
+        mine = [p for p in infos if p is not None and p.name in self.spec.pod_names()]
+        return sorted(mine, key=lambda p: p.ordinal)
 
     def endpoints(self) -> list[EndpointsInfo]:
         result = []
-        services = [self.spec.headless_service.name, self.spec.client_service.name]
-        for service in services:
+        for service in (self.spec.headless_service.name, self.spec.client_service.name):
             found = kubeapi.call(
                 f"read endpoints {self.namespace}/{service}",
                 lambda service=service: kubeapi.missing(
                     lambda: self.core.read_namespaced_endpoints(service, self.namespace)
                 ),
             )
-            if found is None:
-                result.append(EndpointsInfo(service, (), (), exists=False))
-                continue
-            ready: list[str] = []
-            not_ready: list[str] = []
-            for subset in found.subsets or []:
-                ready += [a.ip for a in subset.addresses or []]
-                not_ready += [a.ip for a in subset.not_ready_addresses or []]
-            result.append(EndpointsInfo(service, tuple(sorted(ready)), tuple(sorted(not_ready))))
+            result.append(endpoints_info(service, found))
         return result
 
     def kill(self, pod: str) -> float:
@@ -304,40 +249,17 @@ class KubernetesRuntime:
         self._emit("fault", fault="kill", pod=pod, ip=ip, t_fault=t)
         return t
 
-    def _mark(self, key: str, pod: str, on: bool) -> None:
-        faults = self._faults()
-        names = set(faults[key])
-        names = names | {pod} if on else names - {pod}
-        faults[key] = sorted(names)
-        self._save_faults(faults)
-
     def make_unready(self, pod: str) -> float:
-        t = self._exec(pod, UNREADY_COMMAND, "make unready")
-        if not self.dry_run:
-            self._mark("unready", pod, True)
-            self._emit("fault", fault="unready", pod=pod, t_fault=t)
-        return t
+        return self._exec_fault("make_unready", pod)
 
     def make_ready(self, pod: str) -> float:
-        t = self._exec(pod, READY_COMMAND, "make ready")
-        if not self.dry_run:
-            self._mark("unready", pod, False)
-            self._emit("heal", fault="unready", pod=pod, t_heal=t)
-        return t
+        return self._exec_fault("make_ready", pod)
 
     def pause(self, pod: str) -> float:
-        t = self._exec(pod, PAUSE_COMMAND, "pause (SIGSTOP) the server in")
-        if not self.dry_run:
-            self._mark("paused", pod, True)
-            self._emit("fault", fault="pause", pod=pod, t_fault=t)
-        return t
+        return self._exec_fault("pause", pod)
 
     def resume(self, pod: str) -> float:
-        t = self._exec(pod, RESUME_COMMAND, "resume (SIGCONT) the server in")
-        if not self.dry_run:
-            self._mark("paused", pod, False)
-            self._emit("heal", fault="pause", pod=pod, t_heal=t)
-        return t
+        return self._exec_fault("resume", pod)
 
     def partition(self, groups: list[list[str]]) -> float:
         """Isolate each group (and the peers in none) from the others' peers: one
@@ -385,14 +307,7 @@ class KubernetesRuntime:
             f"read endpoints {self.namespace}/{service}",
             lambda: self.core.read_namespaced_endpoints(service, self.namespace),
         )
-        kept = self.api.sanitize_for_serialization(found)
-        meta = kept.get("metadata", {})
-        kept["metadata"] = {
-            k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta
-        }
-        faults = self._faults()
-        faults["endpoints"][service] = kept
-        self._save_faults(faults)
+        self.memory.keep_endpoints(service, restorable(self.api, found))
         kubeapi.delete_object(self.api, "Endpoints", self.namespace, service)
         t = time.time()
         self._emit("fault", fault="endpoints", service=service, t_fault=t)
@@ -402,13 +317,11 @@ class KubernetesRuntime:
         self._guard_namespace()
         if not self._change(f"create Endpoints {self.namespace}/{service} as it was"):
             return time.time()
-        faults = self._faults()
-        kept = faults["endpoints"].get(service)
+        kept = self.memory.faults()["endpoints"].get(service)
         if kept is None:
             raise UsageError(f"endpoints {self.namespace}/{service}: none deleted to restore")
-        kubeapi.apply_object(self.api, {"apiVersion": "v1", "kind": "Endpoints", **kept})
-        del faults["endpoints"][service]
-        self._save_faults(faults)
+        kubeapi.apply_object(self.api, kept)
+        self.memory.take_endpoints(service)
         t = time.time()
         self._emit("heal", fault="endpoints", service=service, t_heal=t)
         return t
@@ -482,7 +395,7 @@ class KubernetesRuntime:
         return None
 
     def runtime_events(self, since: float) -> list[dict[str, Any]]:
-        return [e for e in read_jsonl(self.events_file) if e["t"] >= since]
+        return self.memory.events_since(since)
 
     def copy_logs(self, dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
@@ -507,7 +420,7 @@ class KubernetesRuntime:
         except UsageError:
             return removed  # peerchaos never applies to such a namespace: nothing of ours
         self.heal()
-        for pod in self._faults()["paused"]:
+        for pod in self.memory.faults()["paused"]:
             # A stopped process ignores SIGTERM until resumed; the pod is deleted next anyway.
             try:
                 self.resume(pod)
@@ -521,7 +434,7 @@ class KubernetesRuntime:
                 removed.append(kubeapi.describe(obj))
         if self.delete_pvcs:
             removed += self._delete_claims()
-        self._faults_file.unlink(missing_ok=True)
+        self.memory.forget_faults()
         return removed
 
     def _delete_claims(self) -> list[str]:
@@ -547,47 +460,3 @@ class KubernetesRuntime:
     def _claim_templates(self) -> list[dict[str, Any]]:
         statefulset = find(self.objects, "StatefulSet")
         return list(statefulset["spec"].get("volumeClaimTemplates") or [])
-
-
-def partition_policy(spec: EnsembleSpec, index: int, group: list[str]) -> dict[str, Any]:
-    """A NetworkPolicy letting the group's peers talk among themselves and with anything
-    that is not a peer (clients, observers, DNS), but not with the other peers."""
-    app = spec.name
-    same_group = {"podSelector": {"matchExpressions": [_in(POD_NAME_LABEL, group)]}}
-    not_a_peer = {
-        "podSelector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [app]}]}
-    }
-    other_namespaces = {
-        "namespaceSelector": {
-            "matchExpressions": [
-                {
-                    "key": "kubernetes.io/metadata.name",
-                    "operator": "NotIn",
-                    "values": [spec.namespace],
-                }
-            ]
-        }
-    }
-    peers = [same_group, not_a_peer, other_namespaces]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {
-            "name": f"peerchaos-partition-{app}-{index}",
-            "namespace": spec.namespace,
-            "labels": {PARTITION_LABEL: "partition", "app.kubernetes.io/managed-by": "peerchaos"},
-        },
-        "spec": {
-            "podSelector": {
-                "matchLabels": {"app": app},
-                "matchExpressions": [_in(POD_NAME_LABEL, group)],
-            },
-            "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": copy.deepcopy(peers)}],
-            "egress": [{"to": copy.deepcopy(peers)}],
-        },
-    }
-
-
-def _in(key: str, values: list[str]) -> dict[str, Any]:
-    return {"key": key, "operator": "In", "values": sorted(values)}

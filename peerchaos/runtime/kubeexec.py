@@ -1,0 +1,86 @@
+"""What the kubernetes runtime runs inside the ZooKeeper container, over exec.
+
+unready / ready create and remove the marker file the readiness probe checks; pause /
+resume send SIGSTOP / SIGCONT to the server process. The pod shares its process
+namespace, so the server is not PID 1 — to which a SIGSTOP from inside the namespace
+would not be delivered.
+"""
+
+from __future__ import annotations
+
+from kubernetes import client
+from kubernetes.stream import stream
+
+from peerchaos.errors import PeerchaosError
+from peerchaos.runtime.kubeapi import call
+
+CONTAINER = "zookeeper"
+MARKER = "/tmp/peerchaos-unready"
+UNREADY_COMMAND = ["sh", "-c", f"touch {MARKER}"]
+READY_COMMAND = ["sh", "-c", f"rm -f {MARKER}"]
+# The bracket keeps this shell's own command line from matching the pattern.
+_SIGNAL_SERVER = (
+    "found=; for p in /proc/[0-9]*; do "
+    "if grep -aq 'QuorumPeer[M]ain' \"$p/cmdline\" 2>/dev/null; then "
+    'kill -{sig} "${{p#/proc/}}" && found=1; fi; done; test -n "$found"'
+)
+PAUSE_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="STOP")]
+RESUME_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="CONT")]
+
+# Each exec fault: command, its name in errors, the event it makes (kind, fault) and the
+# mark it leaves in the runtime's fault memory (key, on).
+EXEC_FAULTS = {
+    "make_unready": (UNREADY_COMMAND, "make unready", "fault", "unready", ("unready", True)),
+    "make_ready": (READY_COMMAND, "make ready", "heal", "unready", ("unready", False)),
+    "pause": (PAUSE_COMMAND, "pause (SIGSTOP) in", "fault", "pause", ("paused", True)),
+    "resume": (
+        RESUME_COMMAND,
+        "resume (SIGCONT) the server in",
+        "heal",
+        "pause",
+        ("paused", False),
+    ),
+}
+
+
+def exec_in_pod(
+    api: client.ApiClient,
+    namespace: str,
+    pod: str,
+    container: str,
+    command: list[str],
+    timeout_s: float = 15.0,
+) -> tuple[int, str]:
+    """Run `command` in the container over the exec WebSocket; (exit code, output).
+
+    `stream` swaps the request function of the client it is given for the length of the
+    call, so it gets a client of its own: the watcher keeps using the shared one.
+    """
+    own = client.ApiClient(api.configuration)
+    core = client.CoreV1Api(own)
+    what = f"exec in pod {namespace}/{pod}"
+    try:
+        response = call(
+            what,
+            lambda: stream(
+                core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                container=container,
+                command=command,
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            ),
+        )
+        response.run_forever(timeout=timeout_s)
+        output = response.read_stdout() + response.read_stderr()
+        if response.is_open():
+            response.close()
+            raise PeerchaosError(f"kubernetes: {what}: no exit within {timeout_s:g} s")
+        code = response.returncode
+    finally:
+        own.close()
+    return int(code if code is not None else -1), output
