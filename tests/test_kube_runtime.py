@@ -45,7 +45,7 @@ def runtime_for(fake: FakeApiServer, tmp_path: Path, spec=SPEC, **options) -> Ku
 
 @pytest.fixture
 def deployed(fake: FakeApiServer, tmp_path: Path) -> Iterator[KubernetesRuntime]:
-    runtime = runtime_for(fake, tmp_path, watch_period_s=0.05)
+    runtime = runtime_for(fake, tmp_path, watch=True, watch_period_s=0.05)
     runtime.apply(render(SPEC))
     try:
         yield runtime
@@ -157,10 +157,7 @@ def test_a_failing_exec_is_one_line_naming_the_pod(
     del fake.cluster.pods[(NS, "zk-1")]  # the container is gone, the pod object is not
     with pytest.raises(PeerchaosError) as failed:
         deployed.pause("zk-1")
-    assert (
-        str(failed.value)
-        == f"pause (SIGSTOP) in {NS}/zk-1: exit 1 (pod zk-1 is not running)"
-    )
+    assert str(failed.value) == f"pause (SIGSTOP) in {NS}/zk-1: exit 1 (pod zk-1 is not running)"
     assert not deployed.pods()[1].paused
 
 
@@ -355,7 +352,7 @@ def test_the_kube_commands_drive_the_same_runtime(
 
     assert run("up", "--dry").splitlines()[0] == f"would apply StatefulSet {NS}/zk"
     assert fake.cluster.requests == []
-    KubernetesRuntime(SPEC, tmp_path / "rt", host=fake.url).apply(render(SPEC))
+    KubernetesRuntime(SPEC, tmp_path / "rt", host=fake.url).apply(render(SPEC))  # no watcher
     assert run("fault", "unready", "zk-1").startswith(f"unready {NS}/zk-1 at ")
     assert "zk-1\t" in run("status") and "not ready\tunready" in run("status")
     assert run("fault", "ready", "zk-1").startswith(f"ready {NS}/zk-1 at ")

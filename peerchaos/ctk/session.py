@@ -64,6 +64,7 @@ def make_runtime(config: ExperimentConfig, state_dir: Path, owns: bool) -> Runti
             context=config.context,
             grace_period_s=config.grace_period_s,
             delete_pvcs=config.delete_pvcs,
+            watch=True,  # the cluster's pod and endpoint changes: ground truth of the run
         )
     from peerchaos.runtime.local.runtime import LocalRuntime
 

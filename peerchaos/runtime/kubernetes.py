@@ -17,6 +17,7 @@ With `dry_run` nothing is changed: every change is written to `plan` instead.
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 from pathlib import Path
@@ -60,6 +61,7 @@ class KubernetesRuntime:
         delete_pvcs: bool = False,
         dns_server: tuple[str, int] | None = None,
         dry_run: bool = False,
+        watch: bool = False,
         watch_period_s: float = 0.1,
     ) -> None:
         self.spec = spec
@@ -76,6 +78,9 @@ class KubernetesRuntime:
         self.selector = dict(find(self.objects, "StatefulSet")["spec"]["selector"]["matchLabels"])
         self._api: client.ApiClient | None = None
         self._namespace_checked = False
+        # A run records the cluster's pod and endpoint changes from the deploy on; a
+        # one-off command (`peerchaos kube …`) has no timeline to keep.
+        self._watch = watch
         self._watcher: ClusterWatcher | None = None
         self._watch_period_s = watch_period_s
 
@@ -161,7 +166,7 @@ class KubernetesRuntime:
             raise UsageError(f"{fault}: not supported (kubernetes runtime)")
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
-        """Create (or patch) every object in the ensemble's namespace, then watch it."""
+        """Create (or patch) every object in the ensemble's namespace (then watch it)."""
         self._guard_namespace()
         for obj in objects:
             where = obj.get("metadata", {}).get("namespace")
@@ -172,16 +177,25 @@ class KubernetesRuntime:
         for obj in objects:
             if self._change(f"apply {kubeapi.describe(obj)}"):
                 self._emit("applied", what=kubeapi.apply_object(self.api, obj))
-        if not self.dry_run:
+        if self._watch and not self.dry_run:
             self.watch()
 
     def watch(self) -> None:
-        """Record pod and endpoint changes as runtime events from now on."""
+        """Record pod and endpoint changes as runtime events until teardown (or exit)."""
         if self._watcher is None:
             self._watcher = ClusterWatcher(
                 self.pods, self.endpoints, self._emit, self._watch_period_s
             )
             self._watcher.start()
+            # A thread still inside an HTTP call while the interpreter shuts down aborts
+            # the process; stop it first, should nobody tear down.
+            atexit.register(self.stop_watching)
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+            atexit.unregister(self.stop_watching)
 
     def wait_ready(self, timeout_s: float) -> float:
         started = time.monotonic()
@@ -408,9 +422,7 @@ class KubernetesRuntime:
     def teardown(self) -> list[str]:
         """Heal what this runtime broke, delete the ensemble's objects (and, when asked,
         its PersistentVolumeClaims). Harmless when nothing is there."""
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        self.stop_watching()
         removed: list[str] = []
         if self.dry_run:
             self.plan += [f"would delete {kubeapi.describe(obj)}" for obj in self.objects]
