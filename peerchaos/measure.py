@@ -155,7 +155,9 @@ def measure_trial(
 ) -> dict[str, Any]:
     fault, t_fault, until = window["fault"], window["t_fault"], window["until"]
     victim = fault.get("pod")
-    roles = [e for e in events if e["kind"] == "role"]
+    # Up to the next fault only: a leader that the next trial's fault brought about is
+    # not this trial's election.
+    roles = [e for e in events if e["kind"] == "role" and e["t"] <= until]
     election = election_time(roles, t_fault, victim)
     # The restarted victim may win the new epoch itself (highest zxid and myid): then no
     # *other* leader ever comes, and the trial has no election time by definition — which

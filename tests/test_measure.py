@@ -63,6 +63,27 @@ def test_a_victim_winning_the_new_epoch_itself_is_marked_not_timed() -> None:
     assert stuck["election_time_s"] is None and stuck["victim_re_elected"] is False
 
 
+def test_a_leader_after_the_next_fault_belongs_to_the_next_trial() -> None:
+    """Seen in a real run: the killed leader won again, and the next trial's election
+    (13 s later) was counted as this trial's."""
+    kill = {"kind": "fault", "fault": "kill", "source": "runtime"}
+    events = [
+        {"t": T - 2, "kind": "observe_start", "source": "observers"},
+        role(-1, "zk-0", "follower", 2),
+        role(-1, "zk-1", "leader", 2),
+        role(-1, "zk-2", "follower", 2),
+        {**kill, "t": T, "t_fault": T, "pod": "zk-1"},
+        role(1.8, "zk-1", "leader", 3),  # the victim, back and elected again
+        role(1.9, "zk-0", "follower", 3),
+        {**kill, "t": T + 13.4, "t_fault": T + 13.4, "pod": "zk-1"},
+        role(14.0, "zk-2", "leader", 4),
+        role(14.1, "zk-0", "follower", 4),
+    ]
+    first, second = measure(events, [], [])["trials"]
+    assert first["election_time_s"] is None and first["victim_re_elected"] is True
+    assert second["new_leader"] == "zk-2" and abs(second["election_time_s"] - 0.6) < 1e-6
+
+
 def op(kind: str, f: str, t: float, process: str = "w0") -> dict:
     return {"type": kind, "f": f, "key": "k", "process": process, "time": T + t, "mono": t}
 

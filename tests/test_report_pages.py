@@ -237,3 +237,12 @@ def test_report_command_prints_the_page_and_fails_in_one_line(tmp_path: Path) ->
     assert missing.stderr.strip().splitlines() == [
         f"peerchaos: run dir {tmp_path / 'nope'}: no such directory"
     ]
+
+
+def test_a_re_elected_victim_is_named_not_left_blank() -> None:
+    from peerchaos.report.tables import DASH, trial_rows
+
+    trial = {"fault": {"fault": "kill", "pod": "zk-2"}, "t_fault": 10.0, "election_time_s": None}
+    blank, named = trial_rows([trial, {**trial, "victim_re_elected": True}], 0.0)
+    assert blank["new_leader"] == DASH
+    assert named["new_leader"] == "the victim, re-elected" and named["election"] == DASH

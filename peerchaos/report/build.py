@@ -75,6 +75,8 @@ def _trial_caption(i: int, trial: dict[str, Any]) -> str:
     election, write = trial.get("election_time_s"), trial.get("write_recovery_s")
     if isinstance(election, int | float):
         parts.append(f"new leader {trial.get('new_leader')} after {election:.3f} s")
+    elif trial.get("victim_re_elected"):
+        parts.append("the restarted victim won the election again")
     if isinstance(write, int | float):
         parts.append(f"writes back after {write:.3f} s")
     return ", ".join(parts)

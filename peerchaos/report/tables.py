@@ -99,7 +99,14 @@ def trial_rows(trials: list[dict[str, Any]], t0: float | None) -> list[dict[str,
                 "election": seconds(trial.get("election_time_s")),
                 "election_log": seconds(truth.get("leader_serving_s")),
                 "election_error": seconds(truth.get("election_time_error_s"), signed=True),
-                "new_leader": f"{leader} (epoch {epoch})" if leader else DASH,
+                "new_leader": (
+                    f"{leader} (epoch {epoch})"
+                    if leader
+                    # Not a missing figure: the definition leaves the victim out.
+                    else "the victim, re-elected"
+                    if trial.get("victim_re_elected")
+                    else DASH
+                ),
                 "write": seconds(trial.get("write_recovery_s")),
                 "read": seconds(trial.get("read_recovery_s")),
                 "dns_raw": seconds(_max(list((trial.get("dns_convergence_s") or {}).values()))),
