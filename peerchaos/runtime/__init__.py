@@ -22,15 +22,12 @@ def open_runtime(locator: dict[str, Any]) -> Runtime:
 
         return LocalRuntime(locator["state_dir"])
     if kind == "kubernetes":
-        import tempfile
-
         from peerchaos.runtime.kubernetes import KubernetesRuntime
         from peerchaos.spec import parse_spec
 
         return KubernetesRuntime(
             parse_spec(locator["spec"], "runtime locator"),
-            # Readers (probes) never write runtime events; a scratch dir is enough.
-            locator.get("state_dir") or tempfile.gettempdir(),
+            locator["state_dir"],
             kubeconfig=locator.get("kubeconfig"),
             context=locator.get("context"),
             host=locator.get("host"),

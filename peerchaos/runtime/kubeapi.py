@@ -8,6 +8,7 @@ only touches a namespace that opted in with the label `peerchaos.io/allow=true`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -62,8 +63,6 @@ def api_client(
 
 def reason(error: ApiException) -> str:
     """`404 Not Found: pods "zk-7" not found`: the status and the server's message."""
-    import json
-
     message = ""
     try:
         message = json.loads(error.body or "{}").get("message", "")

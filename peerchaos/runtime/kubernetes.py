@@ -161,10 +161,6 @@ class KubernetesRuntime:
     def capabilities(self) -> Capabilities:
         return Capabilities(FAULTS)
 
-    def require(self, fault: str) -> None:
-        if fault not in FAULTS:
-            raise UsageError(f"{fault}: not supported (kubernetes runtime)")
-
     def apply(self, objects: list[dict[str, Any]]) -> None:
         """Create (or patch) every object in the ensemble's namespace (then watch it)."""
         self._guard_namespace()
@@ -402,6 +398,8 @@ class KubernetesRuntime:
             "kubeconfig": self.kubeconfig,
             "context": self.context,
             "host": self.host,
+            # Where the faults are remembered; on another machine it is simply absent.
+            "state_dir": str(self.root),
         }
 
     def helper_watch(self) -> None:
@@ -438,8 +436,6 @@ class KubernetesRuntime:
                 self.resume(pod)
             except PeerchaosError:
                 continue
-        for name in self._partition_policies():
-            kubeapi.delete_object(self.api, "NetworkPolicy", self.namespace, name)
         for obj in reversed(self.objects):
             meta = obj["metadata"]
             if kubeapi.delete_object(self.api, obj["kind"], meta["namespace"], meta["name"]):
