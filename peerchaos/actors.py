@@ -31,7 +31,8 @@ import ray
 
 from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.events import JsonlAppender
-from peerchaos.probes import DnsProbe, RoleProbe
+from peerchaos.dnsprobe import DnsProbe
+from peerchaos.probes import RoleProbe
 
 _ray_temp_dir: str | None = None
 

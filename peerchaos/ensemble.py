@@ -100,7 +100,7 @@ class DnsAnswer:
 
 def resolve(server: tuple[str, int], name: str, timeout_s: float = 1.0) -> DnsAnswer:
     """Ask the runtime's DNS server for A records of `name`, on the wire."""
-    from peerchaos.probes import query_many
+    from peerchaos.dnsprobe import query_many
 
     rcode, addresses, ttl = query_many(server, [name], timeout_s)[name]
     return DnsAnswer(name, rcode, addresses, ttl if addresses else None)

@@ -4,12 +4,19 @@ Each fault ships its heal. A target resolves to pod names at the moment of the f
 (the leader changes); a fault that would take out a majority is refused unless the
 experiment allows quorum loss. Trials repeat a fault with a wait for recovery and a
 settle period in between, so a run yields a distribution rather than one number.
+
+Back to back (the default), the next fault lands once every peer serves and is ready —
+while the peers' DNS caches may still hold a restarted pod's old IP, which is what
+users hit. Independent trials (`independent_s`) also wait until that long has passed
+since a pod last came back with a new IP. Each injected fault is recorded as a `trial`
+marker (its pods, `t_fault`), so one fault on several pods is measured as one trial.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,6 +148,53 @@ class Trial:
         return vars(self).copy()
 
 
+Record = Callable[[dict[str, Any]], None]
+
+
+def independent_wait_s(spec: Any) -> float:
+    """How long after a pod's IP change a fault waits to be independent of it: the
+    longest of the peers' JVM DNS caches (answers, failed lookups) and the DNS TTL."""
+    from peerchaos.measure.effects import (
+        JVM_NEGATIVE_DEFAULT_S,
+        JVM_POSITIVE_DEFAULT_S,
+        cache_seconds,
+    )
+
+    positive = cache_seconds(spec.jvm_dns_cache_s, JVM_POSITIVE_DEFAULT_S)
+    negative = cache_seconds(spec.jvm_dns_negative_cache_s, JVM_NEGATIVE_DEFAULT_S)
+    longest = max(positive, negative, float(spec.dns_ttl_s))
+    if longest == float("inf"):
+        raise UsageError(
+            "settle independent: jvm_dns_cache_s is -1 (cache forever), so no trial can be "
+            "independent of a pod's old IP"
+        )
+    return longest + 0.5  # a margin over the caches' own rounding
+
+
+class AddressWatch:
+    """When a pod last came back with a new IP, as seen between trials."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.ips = {pod.name: pod.ip for pod in runtime.pods()}
+        self.changed_at: float | None = None
+
+    def look(self) -> None:
+        now = {pod.name: pod.ip for pod in self.runtime.pods()}
+        if any(ip and self.ips.get(name) not in (None, ip) for name, ip in now.items()):
+            self.changed_at = time.monotonic()
+        self.ips.update({name: ip for name, ip in now.items() if ip})
+
+    def wait_expired(self, cache_s: float) -> float:
+        """Sleep until `cache_s` after the last IP change; returns the seconds slept."""
+        if self.changed_at is None:
+            return 0.0
+        left = self.changed_at + cache_s - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        return max(0.0, left)
+
+
 def run_trials(
     runtime: Runtime,
     fault: str,
@@ -151,11 +205,17 @@ def run_trials(
     allow_quorum_loss: bool,
     recovery_timeout_s: float = 60.0,
     seed: int | None = None,
+    record: Record | None = None,
+    independent_s: float | None = None,
 ) -> list[Trial]:
-    """Repeat a fault: wait healthy, inject, hold `duration_s`, heal, wait, settle."""
+    """Repeat a fault: wait healthy, inject, hold `duration_s`, heal, wait, settle.
+
+    `record` receives each trial's marker as it is injected; `independent_s`, when given,
+    is how long after a pod's IP change the next fault waits (the longest DNS cache)."""
     rng = random.Random(seed)
     replicas = len(runtime.pods())
     done: list[Trial] = []
+    watch = AddressWatch(runtime) if independent_s is not None else None
     with status(f"{fault} {target}: trial 1/{trials}") as live:
         for index in range(trials):
             live.update(f"{fault} {target}: trial {index + 1}/{trials}")
@@ -171,6 +231,9 @@ def run_trials(
                     recovery_timeout_s,
                     rng,
                     replicas,
+                    record,
+                    watch,
+                    independent_s or 0.0,
                 )
             )
     return done
@@ -187,15 +250,24 @@ def _one_trial(
     recovery_timeout_s: float,
     rng: random.Random,
     replicas: int,
+    record: Record | None = None,
+    watch: AddressWatch | None = None,
+    independent_s: float = 0.0,
 ) -> Trial:
-    """Wait healthy, inject, hold, heal, wait healthy again, settle."""
+    """Wait healthy (and, independent, for the caches), inject, hold, heal, wait, settle."""
     wait_healthy(runtime, recovery_timeout_s)
+    if watch is not None:
+        watch.look()
+        if watch.wait_expired(independent_s) > 0:
+            wait_healthy(runtime, recovery_timeout_s)
     if fault == "endpoints":
         pods = [target]  # the Service whose Endpoints go
     else:
         pods = resolve(runtime, target, rng)
         quorum_guard(len(pods), replicas, allow_quorum_loss, f"{fault} {target}")
     t_fault = inject(runtime, fault, pods)
+    if record is not None:
+        record({"index": index, "fault": fault, "target": target, "pods": pods, "t_fault": t_fault})
     try:
         if duration_s > 0:
             time.sleep(duration_s)

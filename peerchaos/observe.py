@@ -50,6 +50,19 @@ def dns_names(status: dict[str, Any]) -> list[str]:
     return names + [f"{svc}.{suffix}" for svc in status["cluster_ips"]]
 
 
+def cluster_snapshot(status: dict[str, Any]) -> dict[str, Any]:
+    """Pods, endpoints and Service IPs as the runtime sees them now."""
+    return {
+        "namespace": status.get("namespace"),
+        "headless_service": status.get("headless_service"),
+        "cluster_ips": status.get("cluster_ips") or {},
+        "pods": [
+            {k: p.get(k) for k in ("name", "ip", "phase", "ready")} for p in status["pods"]
+        ],
+        "endpoints": status.get("endpoints") or [],
+    }
+
+
 class Observers:
     """The Ray actors of one run."""
 
@@ -98,7 +111,31 @@ class Observers:
             threading.Thread(target=self._record_helpers, daemon=True).start()
         self.started_at = time.time()
         with JsonlAppender(self.run.events) as log:
-            log.append(event("observers", "observe_start", load_workers=len(self.load)))
+            log.append(
+                event(
+                    "observers",
+                    "observe_start",
+                    load_workers=len(self.load),
+                    config=self._config_record(),
+                    # What DNS should answer from here on is replayed from this snapshot
+                    # and the runtime's own changes after it (measure.dnstruth).
+                    cluster=cluster_snapshot(self.runtime.status()),
+                )
+            )
+
+    def _config_record(self) -> dict[str, Any]:
+        """Probe periods and load: the resolution every figure is stated with."""
+        load = self.config.load
+        return {
+            "role_period_s": self.config.role_period_s,
+            "dns_period_s": self.config.dns_period_s,
+            "dns_probes": self.config.dns_probes,
+            "load_workers": self.config.load_workers,
+            "concurrency": load.concurrency,
+            "rate": load.rate,
+            "op_timeout_s": load.op_timeout_s,
+            "via": self.config.via,
+        }
 
     def _write_helpers(self) -> None:
         watch = self.runtime.helper_watch()
@@ -145,7 +182,7 @@ def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | No
     history = read_jsonl(run.history)
     truth = (run.read_json(run.ground_truth, {}) or {}).get("log_events", [])
     meta = run.read_json(run.meta, {}) or {}
-    result = measure(events, history, truth)
+    result = measure(events, history, truth, meta)
     checks = run_checks(history)
     summary = {
         "experiment": meta.get("experiment", run.experiment),
@@ -156,6 +193,8 @@ def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | No
         "ops": len([op for op in history if op.get("type") != "invoke"]),
         "trials": result["trials"],
         "metrics": result["metrics"],
+        "resolution_s": result["resolution_s"],
+        "probe_health": result["probe_health"],
         "checks": checks,
     }
     run.write_json(run.summary, summary)

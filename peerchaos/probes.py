@@ -1,28 +1,22 @@
-"""Periodic observers: the role probe (`srvr` of every peer) and the DNS probe.
+"""Periodic observers: the poller every probe runs on, and the role probe (`srvr`).
 
 Both poll on an absolute schedule (start + n x period, never drifting) and record only
 *changes* as timeline events, each stamped with the wall-clock and monotonic time the
-answer arrived (`t`, `mono`) and when the question left (`t_sent`). Poll intervals are
-kept so jitter can be measured.
+answer arrived (`t`, `mono`) and when the question left (`t_sent`). Because only changes
+are written, each poller also writes its health: a `probe_heartbeat` every second (polls
+made, longest interval) and a `probe_gap` whenever one interval exceeded three periods,
+so a stalled probe is never mistaken for a slow system. Poll intervals are kept so
+jitter can be measured.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
-import random
-import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
-import dns.exception
-import dns.message
-import dns.query
-import dns.rcode
-import dns.rdatatype
 
 from peerchaos.events import JsonlAppender
 from peerchaos.zookeeper.fourletter import ask as ask_4lw
@@ -45,12 +39,23 @@ def _realtime_thread() -> bool:
     return True
 
 
-class Poller:
-    """Calls `tick()` every `period_s` on its own thread until stopped."""
+HEARTBEAT_S = 1.0
+GAP_PERIODS = 3  # an interval longer than this many periods is a gap in what was watched
 
-    def __init__(self, period_s: float, realtime: bool = False) -> None:
+Health = Callable[..., None]
+
+
+class Poller:
+    """Calls `tick()` every `period_s` on its own thread until stopped.
+
+    `health(kind, **fields)`, when given, receives `probe_heartbeat` and `probe_gap`."""
+
+    def __init__(
+        self, period_s: float, realtime: bool = False, health: Health | None = None
+    ) -> None:
         self.period_s = period_s
         self.realtime = realtime
+        self.health = health
         self.intervals: list[float] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,11 +72,20 @@ class Poller:
             _realtime_thread()
         next_at = time.monotonic()
         last_start = None
+        beat_at, polls, longest = next_at + HEARTBEAT_S, 0, 0.0
         while not self._stop.is_set():
             started = time.monotonic()
             if last_start is not None:
-                self.intervals.append(started - last_start)
+                interval = started - last_start
+                self.intervals.append(interval)
+                longest = max(longest, interval)
+                if interval > GAP_PERIODS * self.period_s:
+                    self._report_gap(started, interval)
             last_start = started
+            polls += 1
+            if started >= beat_at:
+                self._report("probe_heartbeat", polls=polls, max_interval_s=longest)
+                beat_at, polls, longest = started + HEARTBEAT_S, 0, 0.0
             self.tick()
             next_at += self.period_s
             delay = next_at - time.monotonic()
@@ -85,13 +99,29 @@ class Poller:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def _report(self, kind: str, **fields: Any) -> None:
+        if self.health is not None:
+            with contextlib.suppress(Exception):  # health must never stop the probe
+                self.health(kind, period_s=self.period_s, **fields)
+
+    def _report_gap(self, resumed_mono: float, interval: float) -> None:
+        now = time.time()
+        end = now - (time.monotonic() - resumed_mono)
+        self._report("probe_gap", start=end - interval, end=end, s=interval)
+
 
 class _Every(Poller):
     """A poller that calls a function: one per peer, so a paused peer's timeout never
     delays the others' polls."""
 
-    def __init__(self, period_s: float, action: Callable[[], None], realtime: bool = False) -> None:
-        super().__init__(period_s, realtime)
+    def __init__(
+        self,
+        period_s: float,
+        action: Callable[[], None],
+        realtime: bool = False,
+        health: Health | None = None,
+    ) -> None:
+        super().__init__(period_s, realtime, health)
         self.action = action
 
     def tick(self) -> None:
@@ -120,7 +150,12 @@ class RoleProbe:
         self.addresses: dict[str, tuple[str, int] | None] = pods()
         self.last: dict[str, tuple[str, int | None, str | None]] = {}
         self.pollers = [
-            _Every(period_s, lambda pod=pod: self.observe(pod, self.addresses.get(pod)), realtime)
+            _Every(
+                period_s,
+                lambda pod=pod: self.observe(pod, self.addresses.get(pod)),
+                realtime,
+                health=lambda kind, pod=pod, **fields: self._health(kind, pod, fields),
+            )
             for pod in self.addresses
         ]
         self.refresher = _Every(refresh_s, self.refresh)
@@ -142,6 +177,19 @@ class RoleProbe:
     def stop(self) -> None:
         for poller in [*self.pollers, self.refresher]:
             poller.stop()
+
+    def _health(self, kind: str, pod: str, fields: dict[str, Any]) -> None:
+        self.events.append(
+            {
+                "t": time.time(),
+                "mono": time.monotonic(),
+                "source": "role-probe",
+                "kind": kind,
+                "probe": "role",
+                "pod": pod,
+                **fields,
+            }
+        )
 
     def observe(self, pod: str, address: tuple[str, int] | None) -> None:
         t_sent = time.time()
@@ -173,116 +221,10 @@ class RoleProbe:
             )
 
 
-def _answer(reply: dns.message.Message) -> tuple[str, tuple[str, ...], int]:
-    addresses: list[str] = []
-    ttl = 0
-    for rrset in reply.answer:
-        if rrset.rdtype == dns.rdatatype.A:
-            addresses += [item.address for item in rrset]
-            ttl = rrset.ttl
-    if not reply.answer:
-        for rrset in reply.authority:
-            if rrset.rdtype == dns.rdatatype.SOA:
-                ttl = min(rrset.ttl, rrset[0].minimum)
-    return dns.rcode.to_text(reply.rcode()), tuple(sorted(addresses)), ttl
+def __getattr__(name: str) -> Any:
+    # The DNS probe lives in its own module; old imports keep working.
+    if name in ("DnsProbe", "query_many"):
+        from peerchaos import dnsprobe
 
-
-@functools.lru_cache(maxsize=1024)
-def _query_wire(name: str) -> bytes:
-    """The A query for `name`, built once: a probe asks it 50 times a second."""
-    return dns.message.make_query(name, dns.rdatatype.A).to_wire()
-
-
-def query_many(
-    server: tuple[str, int], names: list[str], timeout_s: float
-) -> dict[str, tuple[str, tuple[str, ...], int]]:
-    """A records for all `names` at once over one UDP socket: a tick costs the slowest
-    answer, not the sum. (rcode, sorted addresses, ttl); NXDOMAIN carries the negative
-    TTL (the SOA minimum); a name without an answer in time is TIMEOUT."""
-    results = {name: ("TIMEOUT", (), 0) for name in names}
-    pending: dict[int, str] = {}
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for name in names:
-            query_id = random.getrandbits(16)
-            while query_id in pending:
-                query_id = random.getrandbits(16)
-            pending[query_id] = name
-            sock.sendto(query_id.to_bytes(2, "big") + _query_wire(name)[2:], server)
-        deadline = time.monotonic() + timeout_s
-        while pending and (left := deadline - time.monotonic()) > 0:
-            sock.settimeout(left)
-            try:
-                wire, _ = sock.recvfrom(65535)
-                reply = dns.message.from_wire(wire)
-            except (TimeoutError, OSError):
-                break
-            except dns.exception.DNSException:
-                continue  # a mangled datagram: its name stays pending
-            name = pending.pop(reply.id, None)
-            if name is not None:
-                results[name] = _answer(reply)
-    return results
-
-
-class DnsProbe(Poller):
-    """Resolves names each period; two views: raw (every answer) and cached (honours TTL).
-
-    The cached view is a stub resolver's cache: an answer (or NXDOMAIN, for the SOA's
-    negative TTL) is kept until its TTL runs out, then replaced by the next answer.
-    """
-
-    def __init__(
-        self,
-        probe_id: str,
-        server: tuple[str, int],
-        names: list[str],
-        events: JsonlAppender,
-        period_s: float = 0.02,
-        timeout_s: float = 0.2,
-        realtime: bool = False,
-    ) -> None:
-        super().__init__(period_s, realtime)
-        self.probe_id = probe_id
-        self.server = server
-        self.names = names
-        self.events = events
-        self.timeout_s = timeout_s
-        self.raw: dict[str, tuple[str, tuple[str, ...]]] = {}
-        self.cached: dict[str, tuple[str, tuple[str, ...]]] = {}
-        self.expires: dict[str, float] = {}
-
-    def tick(self) -> None:
-        t_sent = time.time()
-        answers = query_many(self.server, self.names, self.timeout_s)
-        now = time.monotonic()
-        for name in self.names:
-            rcode, addresses, ttl = answers[name]
-            answer = (rcode, addresses)
-            if self.raw.get(name) != answer:
-                self.raw[name] = answer
-                self._emit("raw", name, rcode, addresses, ttl, t_sent)
-            if rcode == "TIMEOUT":
-                continue  # a stub keeps its cache when the server does not answer
-            if now >= self.expires.get(name, 0.0):
-                self.expires[name] = now + ttl
-                if self.cached.get(name) != answer:
-                    self.cached[name] = answer
-                    self._emit("cached", name, rcode, addresses, ttl, t_sent)
-
-    def _emit(
-        self, view: str, name: str, rcode: str, addresses: tuple[str, ...], ttl: int, t_sent: float
-    ) -> None:
-        record: dict[str, Any] = {
-            "t": time.time(),
-            "mono": time.monotonic(),
-            "t_sent": t_sent,
-            "source": f"dns-probe-{self.probe_id}",
-            "kind": "dns",
-            "probe": self.probe_id,
-            "view": view,
-            "name": name,
-            "rcode": rcode,
-            "addresses": list(addresses),
-            "ttl": ttl,
-        }
-        self.events.append(record)
+        return getattr(dnsprobe, name)
+    raise AttributeError(name)

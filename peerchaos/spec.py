@@ -136,6 +136,9 @@ class EnsembleSpec(_Strict):
     dns_ttl_s: int = Field(5, ge=0, le=3600)
     # None = the JVM's own default (30 s positive cache without a security manager).
     jvm_dns_cache_s: int | None = Field(None, ge=-1, le=3600)
+    # None = the JVM's default negative cache: a failed lookup (NXDOMAIN) is remembered
+    # 10 s, and ZooKeeper keeps a peer's old address when re-resolving it fails.
+    jvm_dns_negative_cache_s: int | None = Field(None, ge=-1, le=3600)
     heap_mb: int = Field(256, ge=32, le=8192)
     headless_service: HeadlessService = HeadlessService()
     client_service: ClientService = ClientService()

@@ -19,6 +19,7 @@ from peerchaos import nemesis
 from peerchaos.ctk.config import number
 from peerchaos.ctk.session import Session, open_session
 from peerchaos.errors import PeerchaosError
+from peerchaos.events import JsonlAppender, event
 from peerchaos.manifests import render
 from peerchaos.runtime.base import Runtime
 
@@ -126,7 +127,15 @@ def _trials(
         if fault != "endpoints":
             nemesis.check_target(target, session.config.spec.pod_names(), where)
         done = nemesis.run_trials(
-            session.runtime, fault, target, count, hold, settle, session.config.allow_quorum_loss
+            session.runtime,
+            fault,
+            target,
+            count,
+            hold,
+            settle,
+            session.config.allow_quorum_loss,
+            record=_marker_writer(session),
+            independent_s=_independent_wait(session),
         )
     except PeerchaosError as error:
         raise _fail(error) from None
@@ -138,6 +147,28 @@ def _trials(
     records = [trial.to_dict() for trial in done]
     session.trials += records
     return records
+
+
+def _marker_writer(session: Session) -> nemesis.Record | None:
+    """Each injected trial, written to the run's events as it lands (see nemesis)."""
+    if session.run is None:
+        return None
+    path = session.run.events
+
+    def write(marker: dict[str, Any]) -> None:
+        with JsonlAppender(path) as log:
+            log.append(event("nemesis", "trial", **marker))
+
+    return write
+
+
+def _independent_wait(session: Session) -> float | None:
+    if session.config.settle != "independent":
+        return None
+    try:
+        return nemesis.independent_wait_s(session.config.spec)
+    except PeerchaosError as error:
+        raise _fail(error) from None
 
 
 def kill_peer(
@@ -275,5 +306,8 @@ def _single(fault: str, target: str, configuration: Configuration) -> list[dict[
         "t_fault": t,
         "t_heal": None,
     }
+    writer = _marker_writer(session)
+    if writer is not None:
+        writer({k: v for k, v in record.items() if k != "t_heal"} | {"target": target})
     session.trials.append(record)
     return [record]

@@ -12,6 +12,9 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
       observers: {load_workers: 2, dns_probes: 3, keys: 5, rate: 0, via: service,
                   role_period_s: 0.01, dns_period_s: 0.02}
       allow_quorum_loss: false
+      settle: back-to-back          # or independent: before each fault, wait until every
+                                    # peer serves and the DNS caches that may hold an old
+                                    # pod IP (JVM positive / negative, cluster TTL) expired
       results_dir: results
       ray_address: null             # join a Ray cluster (KubeRay) instead of starting one
       kubeconfig: null              # runtime kubernetes: KUBECONFIG / in-cluster otherwise
@@ -45,6 +48,8 @@ KNOWN_KEYS = {
     "trials",
     "publish_not_ready_addresses",
     "jvm_dns_cache_s",
+    "jvm_dns_negative_cache_s",
+    "settle",
     "deploy",
     "namespace",
     "kubeconfig",
@@ -52,6 +57,7 @@ KNOWN_KEYS = {
     "grace_period_s",
     "delete_pvcs",
 }
+SETTLE_MODES = ("back-to-back", "independent")
 OBSERVER_KEYS = {
     "load_workers": (int, 0, 64),
     "dns_probes": (int, 0, 32),
@@ -82,6 +88,7 @@ class ExperimentConfig:
     grace_period_s: int = 0
     # The experiment's ensemble leaves nothing behind, and each run starts from empty data.
     delete_pvcs: bool = True
+    settle: str = "back-to-back"  # or "independent" (see the module docstring)
 
 
 def slug(text: str) -> str:
@@ -147,10 +154,9 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
         )
     if configuration.get("namespace") not in (None, ""):
         overrides["namespace"] = str(configuration["namespace"])
-    if configuration.get("jvm_dns_cache_s") not in (None, "", "default"):
-        overrides["jvm_dns_cache_s"] = number(
-            configuration["jvm_dns_cache_s"], int, -1, 3600, "configuration.jvm_dns_cache_s"
-        )
+    for key in ("jvm_dns_cache_s", "jvm_dns_negative_cache_s"):
+        if configuration.get(key) not in (None, "", "default"):
+            overrides[key] = number(configuration[key], int, -1, 3600, f"configuration.{key}")
     if overrides:
         spec = parse_spec({**spec.model_dump(), **overrides}, "configuration.spec_overrides")
     observers_raw = configuration.get("observers") or {}
@@ -170,6 +176,11 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
         else:
             raise SpecError(f"{where}: unknown key (known: via, {', '.join(OBSERVER_KEYS)})")
     state_dir = configuration.get("state_dir")
+    settle = str(configuration.get("settle") or "back-to-back")
+    if settle not in SETTLE_MODES:
+        raise SpecError(
+            f"configuration.settle: must be {' or '.join(SETTLE_MODES)} (got {settle!r})"
+        )
     return ExperimentConfig(
         name=slug(str(configuration.get("name") or title)),
         runtime=runtime,
@@ -192,4 +203,5 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
             configuration.get("grace_period_s", 0), int, 0, 3600, "configuration.grace_period_s"
         ),
         delete_pvcs=flag(configuration.get("delete_pvcs", True), "configuration.delete_pvcs"),
+        settle=settle,
     )

@@ -2,6 +2,8 @@
 
 - before the experiment: read the configuration and check every peerchaos activity's
   arguments (one line, nothing touched yet), create the run dir, deploy the ensemble;
+- around the steady-state hypothesis before the method: leave out the measured probes
+  (nothing was measured yet) and record them as "no fault yet", never as 0 s met;
 - before the method: start the Ray observers;
 - after the method: heal everything, let the ensemble settle, stop the observers
   (final reads), collect the evidence and compute the summary the hypothesis reads;
@@ -99,6 +101,55 @@ def before_experiment_control(
         record_ray_processes(*watch)
 
 
+def _is_measured(probe: dict[str, Any]) -> bool:
+    from peerchaos.ctk.measured import MEASURED
+
+    provider = probe.get("provider") or {}
+    return (
+        provider.get("module") in ("peerchaos.ctk.probes", "peerchaos.ctk.measured")
+        and provider.get("func") in MEASURED
+    )
+
+
+def before_hypothesis_control(
+    context: dict[str, Any], configuration: Configuration = None, **kwargs: Any
+) -> None:
+    """Before the method, the hypothesis runs its live probes only (see the docstring)."""
+    session = sessions.current()
+    if session is None or session.method_started or not isinstance(context, dict):
+        return
+    probes = context.get("probes") or []
+    skipped = [p for p in probes if _is_measured(p)]
+    if skipped:
+        session.notes["hypothesis_probes"] = probes
+        context["probes"] = [p for p in probes if not _is_measured(p)]
+        session.notes["no_fault_yet"] = skipped
+
+
+def after_hypothesis_control(
+    context: dict[str, Any], state: Any = None, configuration: Configuration = None, **kwargs: Any
+) -> None:
+    session = sessions.current()
+    if session is None or "hypothesis_probes" not in session.notes:
+        return
+    context["probes"] = session.notes.pop("hypothesis_probes")
+    skipped = session.notes.pop("no_fault_yet", [])
+    if isinstance(state, dict):
+        now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+        state.setdefault("probes", []).extend(
+            {
+                "activity": probe,
+                "status": "skipped",
+                "output": "no fault yet",
+                "tolerance_met": None,
+                "start": now,
+                "end": now,
+                "duration": 0,
+            }
+            for probe in skipped
+        )
+
+
 def before_method_control(
     context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
 ) -> None:
@@ -106,6 +157,8 @@ def before_method_control(
     from peerchaos.observe import ObserverConfig, Observers
 
     session = sessions.current()
+    if session is not None:
+        session.method_started = True
     if session is None or session.run is None:
         return
     if not session.runtime.is_up():

@@ -34,6 +34,7 @@ class Session:
     notes: dict[str, Any] = field(default_factory=dict)
     deployed: bool = False
     finished: bool = False
+    method_started: bool = False  # measured probes have nothing to say before it
 
 
 _current: Session | None = None
