@@ -303,10 +303,16 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
     for name, dist in summary["metrics"].items():
         fmt = [
-            f"{v:.3f}" if isinstance(v, float) else str(v)
-            for v in (dist["p50"], dist["p95"], dist["max"])
+            # A statistic that landed on a censored trial is a lower bound, not a value.
+            f"> {dist[f'{stat}_at_least']:.3f}"
+            if dist.get(f"{stat}_censored")
+            else f"{dist[stat]:.3f}"
+            if isinstance(dist.get(stat), float)
+            else "—"
+            for stat in ("p50", "p95", "max")
         ]
-        table.add_row(name, str(dist["n"]), *fmt)
+        censored = f" ({dist['n_censored']} censored)" if dist.get("n_censored") else ""
+        table.add_row(name, f"{dist['n']}{censored}", *fmt)
     out.print(table)
     checks = summary.get("checks", {})
     out.print(f"ops: {summary.get('ops')}   checks: {checks.get('valid')}")

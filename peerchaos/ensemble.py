@@ -107,14 +107,18 @@ def resolve(server: tuple[str, int], name: str, timeout_s: float = 1.0) -> DnsAn
 
 
 def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None) -> str:
-    """A pod name for `leader`, `follower`, `random` or a pod name (checked)."""
+    """A pod name for `leader`, `follower`, `successor`, `random` or a pod name (checked).
+
+    `successor` is the follower that would win the next election: ZooKeeper elects the
+    peer with the newest zxid, then the highest myid (ordinal + 1); followers in sync share
+    the zxid, so it is the follower with the highest ordinal."""
     names = [pod.name for pod in runtime.pods()]
     if target in names:
         return target
     rng = rng or random.Random()
     if target == "random":
         return rng.choice(names)
-    if target in ("leader", "follower"):
+    if target in ("leader", "follower", "successor"):
         peer_roles = roles(runtime)
         leader = current_leader(peer_roles)
         if leader is None:
@@ -123,8 +127,12 @@ def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None)
             return leader
         followers = [n for n, r in peer_roles.items() if r.mode == "follower"]
         if not followers:
-            raise PeerchaosError("target follower: no peer is following now")
+            raise PeerchaosError(f"target {target}: no peer is following now")
+        if target == "successor":
+            ordinals = {pod.name: pod.ordinal for pod in runtime.pods()}
+            return max(followers, key=lambda name: ordinals.get(name, -1))
         return rng.choice(sorted(followers))
     raise UsageError(
-        f"target {target!r}: expected leader, follower, random or a pod name ({', '.join(names)})"
+        f"target {target!r}: expected leader, follower, successor, random or a pod name "
+        f"({', '.join(names)})"
     )

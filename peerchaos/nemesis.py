@@ -26,14 +26,14 @@ from peerchaos.progress import status
 from peerchaos.runtime.base import Runtime
 
 FAULTS = ("kill", "unready", "pause", "partition", "endpoints")
-TARGETS = ("leader", "follower", "random", "minority")
+TARGETS = ("leader", "follower", "successor", "random", "minority")
 CAPABILITY = {"kill": "kill", "unready": "unready", "pause": "pause", "partition": "partition"}
 
 
 def check_target(target: str, pods: list[str], where: str) -> None:
     if target not in TARGETS and target not in pods:
         raise UsageError(
-            f"{where}: target must be leader, follower, random, minority or a pod name "
+            f"{where}: target must be leader, follower, successor, random, minority or a pod name "
             f"({', '.join(pods)}) (got {target!r})"
         )
 
@@ -154,14 +154,9 @@ Record = Callable[[dict[str, Any]], None]
 def independent_wait_s(spec: Any) -> float:
     """How long after a pod's IP change a fault waits to be independent of it: the
     longest of the peers' JVM DNS caches (answers, failed lookups) and the DNS TTL."""
-    from peerchaos.measure.effects import (
-        JVM_NEGATIVE_DEFAULT_S,
-        JVM_POSITIVE_DEFAULT_S,
-        cache_seconds,
-    )
+    from peerchaos.measure.effects import jvm_caches
 
-    positive = cache_seconds(spec.jvm_dns_cache_s, JVM_POSITIVE_DEFAULT_S)
-    negative = cache_seconds(spec.jvm_dns_negative_cache_s, JVM_NEGATIVE_DEFAULT_S)
+    positive, negative = jvm_caches(spec.model_dump())
     longest = max(positive, negative, float(spec.dns_ttl_s))
     if longest == float("inf"):
         raise UsageError(

@@ -4,8 +4,9 @@ Both poll on an absolute schedule (start + n x period, never drifting) and recor
 *changes* as timeline events, each stamped with the wall-clock and monotonic time the
 answer arrived (`t`, `mono`) and when the question left (`t_sent`). Because only changes
 are written, each poller also writes its health: a `probe_heartbeat` every second (polls
-made, longest interval) and a `probe_gap` whenever one interval exceeded three periods,
-so a stalled probe is never mistaken for a slow system. Poll intervals are kept so
+made, longest interval, slowest poll) and a `probe_gap` whenever a poll started more than
+three periods late, so a stalled probe is never mistaken for a slow system (a poll that
+waits for a silent server's timeout is an answer, not a gap). Poll intervals are kept so
 jitter can be measured.
 """
 
@@ -72,21 +73,27 @@ class Poller:
             _realtime_thread()
         next_at = time.monotonic()
         last_start = None
-        beat_at, polls, longest = next_at + HEARTBEAT_S, 0, 0.0
+        beat_at, polls, longest, slowest = next_at + HEARTBEAT_S, 0, 0.0, 0.0
         while not self._stop.is_set():
             started = time.monotonic()
             if last_start is not None:
                 interval = started - last_start
                 self.intervals.append(interval)
                 longest = max(longest, interval)
-                if interval > GAP_PERIODS * self.period_s:
-                    self._report_gap(started, interval)
+            # A gap is a poll that started late — the thread did not run when due. A poll
+            # that waits for a silent server (its timeout) is an answer, not a gap.
+            late = started - next_at
+            if late > GAP_PERIODS * self.period_s:
+                self._report_gap(started, late)
             last_start = started
             polls += 1
             if started >= beat_at:
-                self._report("probe_heartbeat", polls=polls, max_interval_s=longest)
-                beat_at, polls, longest = started + HEARTBEAT_S, 0, 0.0
+                self._report(
+                    "probe_heartbeat", polls=polls, max_interval_s=longest, max_poll_s=slowest
+                )
+                beat_at, polls, longest, slowest = started + HEARTBEAT_S, 0, 0.0, 0.0
             self.tick()
+            slowest = max(slowest, time.monotonic() - started)
             next_at += self.period_s
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -104,10 +111,10 @@ class Poller:
             with contextlib.suppress(Exception):  # health must never stop the probe
                 self.health(kind, period_s=self.period_s, **fields)
 
-    def _report_gap(self, resumed_mono: float, interval: float) -> None:
+    def _report_gap(self, resumed_mono: float, late: float) -> None:
         now = time.time()
         end = now - (time.monotonic() - resumed_mono)
-        self._report("probe_gap", start=end - interval, end=end, s=interval)
+        self._report("probe_gap", start=end - late, end=end, s=late)
 
 
 class _Every(Poller):

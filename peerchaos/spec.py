@@ -134,10 +134,11 @@ class EnsembleSpec(_Strict):
     readiness_probe: ReadinessProbe = ReadinessProbe()
     pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
     dns_ttl_s: int = Field(5, ge=0, le=3600)
-    # None = the JVM's own default (30 s positive cache without a security manager).
+    # How long the peers' JVMs cache DNS lookups, answers and failures alike (-1: forever).
+    # None = the JVM's own defaults: answers 30 s (no security manager), failed lookups
+    # 10 s (java.security) — and ZooKeeper keeps a peer's old address when a lookup fails.
     jvm_dns_cache_s: int | None = Field(None, ge=-1, le=3600)
-    # None = the JVM's default negative cache: a failed lookup (NXDOMAIN) is remembered
-    # 10 s, and ZooKeeper keeps a peer's old address when re-resolving it fails.
+    # Failed lookups only, when they should differ from jvm_dns_cache_s.
     jvm_dns_negative_cache_s: int | None = Field(None, ge=-1, le=3600)
     heap_mb: int = Field(256, ge=32, le=8192)
     headless_service: HeadlessService = HeadlessService()
@@ -146,6 +147,17 @@ class EnsembleSpec(_Strict):
     local: LocalNetwork = LocalNetwork()
 
     _labels = field_validator("name", "namespace")(_check_dns_label)
+
+    def jvm_dns_security(self) -> str:
+        """The JVM DNS cache settings as java.security lines (space-separated), or ""."""
+        lines = []
+        if self.jvm_dns_cache_s is not None:
+            lines.append(f"networkaddress.cache.ttl={self.jvm_dns_cache_s}")
+        negative = self.jvm_dns_negative_cache_s
+        negative = self.jvm_dns_cache_s if negative is None else negative
+        if negative is not None:
+            lines.append(f"networkaddress.cache.negative.ttl={negative}")
+        return " ".join(lines)
 
     @model_validator(mode="after")
     def _consistent(self) -> EnsembleSpec:

@@ -37,10 +37,12 @@ FAST = {
     "sync_limit": 5,
     "pod_management_policy": "Parallel",
     "readiness_probe": {"period_s": 0.2, "timeout_s": 0.5, "failure_threshold": 2},
-    # The JVM's default 30 s cache keeps a recreated peer's old IP in the other peers'
-    # minds (a real effect, measured by zk-pod-ip-change); tests that chain faults
-    # within 30 s would measure it instead of what they are about.
+    # The JVM's default caches keep a recreated peer's old IP in the other peers' minds
+    # (30 s for answers; 10 s for a failed lookup, after which ZooKeeper keeps the old
+    # address) — a real effect, measured by zk-pod-ip-change and zk-leader-kill; tests
+    # that chain faults would measure it instead of what they are about.
     "jvm_dns_cache_s": 1,
+    "jvm_dns_negative_cache_s": 1,
 }
 
 

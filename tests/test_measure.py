@@ -1,21 +1,41 @@
-"""Measurements from crafted timelines: each figure follows its definition."""
+"""Measurements from crafted timelines: each figure follows its definition.
+
+Changed with the measurement rebuild (issue 12), where the old assertions were wrong:
+- a name the fault did not touch is `affected: false` and out of the distributions
+  (it used to add a 0.0 that pulled the DNS median to zero);
+- the median is nearest-rank (the lower middle value for even n), and a trial that never
+  reached a figure counts as censored instead of being dropped from n.
+"""
 
 from __future__ import annotations
 
-from peerchaos.measure import (
-    distribution,
-    dns_convergence,
-    election_time,
-    first_ack_after,
-    measure,
-)
-from peerchaos.zookeeper.logs import parse_log
+from typing import Any
+
+from peerchaos.measure import measure
+from peerchaos.measure.clients import first_ack_after, unavailability
+from peerchaos.measure.roles import election
+from peerchaos.measure.stats import Value, distribution, statistic
 
 T = 1000.0
+PODS = {"zk-0", "zk-1", "zk-2"}
 
 
 def role(t: float, pod: str, mode: str, epoch: int | None = None) -> dict:
-    return {"t": T + t, "kind": "role", "pod": pod, "mode": mode, "epoch": epoch}
+    return {"t": T + t, "kind": "role", "pod": pod, "mode": mode, "epoch": epoch,
+            "source": "role-probe"}  # fmt: skip
+
+
+def rt(t: float, kind: str, **fields: Any) -> dict:
+    return {"t": T + t, "kind": kind, "source": "runtime", **fields}
+
+
+def kill(t: float, pod: str, ip: str) -> dict:
+    return rt(t, "fault", fault="kill", pod=pod, ip=ip, t_fault=T + t)
+
+
+START = {"t": T - 2, "kind": "observe_start", "source": "observers"}
+STEADY = [role(-1, "zk-0", "follower", 1), role(-1, "zk-1", "follower", 1),
+          role(-1, "zk-2", "leader", 1)]  # fmt: skip
 
 
 def test_election_waits_for_a_new_epoch_and_a_serving_majority() -> None:
@@ -29,59 +49,92 @@ def test_election_waits_for_a_new_epoch_and_a_serving_majority() -> None:
         role(0.5, "zk-2", "leader", 2),  # no majority serving yet
         role(0.6, "zk-0", "follower", 1),  # a follower's zxid keeps the old epoch
     ]
-    result = election_time(roles, T, victim="zk-1")
+    result = election(roles, T, T + 10, {"zk-1"}, PODS)
     assert result["leader"] == "zk-2" and result["epoch"] == 2
     assert abs(result["s"] - 0.6) < 1e-9
+    assert result["quorum"] == ["zk-0", "zk-2"]
 
 
 def test_old_leader_coming_back_is_not_a_new_leader() -> None:
-    roles = [
-        role(-1, "zk-0", "leader", 3),
-        role(-1, "zk-1", "follower", 3),
-        role(-1, "zk-2", "follower", 3),
-        role(0.3, "zk-0", "leader", 3),  # same epoch: nothing happened
-    ]
-    assert election_time(roles, T, victim=None)["s"] is None
+    roles = [role(-1, "zk-0", "leader", 3), role(-1, "zk-1", "follower", 3),
+             role(-1, "zk-2", "follower", 3), role(0.3, "zk-0", "leader", 3)]  # fmt: skip
+    assert election(roles, T, T + 5, set(), PODS)["s"] is None
 
 
 def test_a_victim_winning_the_new_epoch_itself_is_marked_not_timed() -> None:
-    events = [
-        {"t": T - 2, "kind": "observe_start", "source": "observers"},
-        role(-1, "zk-0", "follower", 1),
-        role(-1, "zk-1", "follower", 1),
-        role(-1, "zk-2", "leader", 1),
-        role(0.05, "zk-2", "unreachable"),
-        role(0.9, "zk-2", "leader", 2),  # back, and elected again
-        role(0.95, "zk-0", "follower", 1),
-        {"t": T, "t_fault": T, "kind": "fault", "fault": "kill", "pod": "zk-2"},
-    ]
+    events = [START, *STEADY, kill(0, "zk-2", "10.0.0.3"),
+              role(0.05, "zk-2", "unreachable"), role(0.9, "zk-2", "leader", 2),
+              role(0.95, "zk-0", "follower", 1)]  # fmt: skip
     (trial,) = measure(events, [], [])["trials"]
     assert trial["election_time_s"] is None and trial["victim_re_elected"] is True
-    # Without the victim's comeback nobody leads: that is a trial that never recovered.
+    assert trial["election_time_censored"] is False
+    # Without the victim's comeback nobody leads: a trial that never recovered, censored.
     never = [e for e in events if not (e.get("pod") == "zk-2" and e.get("epoch") == 2)]
     (stuck,) = measure(never, [], [])["trials"]
     assert stuck["election_time_s"] is None and stuck["victim_re_elected"] is False
+    assert stuck["election_time_censored"] is True
+    assert abs(stuck["censored_at_s"]["election_time_s"] - 0.95) < 1e-9
 
 
 def test_a_leader_after_the_next_fault_belongs_to_the_next_trial() -> None:
     """Seen in a real run: the killed leader won again, and the next trial's election
     (13 s later) was counted as this trial's."""
-    kill = {"kind": "fault", "fault": "kill", "source": "runtime"}
-    events = [
-        {"t": T - 2, "kind": "observe_start", "source": "observers"},
-        role(-1, "zk-0", "follower", 2),
-        role(-1, "zk-1", "leader", 2),
-        role(-1, "zk-2", "follower", 2),
-        {**kill, "t": T, "t_fault": T, "pod": "zk-1"},
-        role(1.8, "zk-1", "leader", 3),  # the victim, back and elected again
-        role(1.9, "zk-0", "follower", 3),
-        {**kill, "t": T + 13.4, "t_fault": T + 13.4, "pod": "zk-1"},
-        role(14.0, "zk-2", "leader", 4),
-        role(14.1, "zk-0", "follower", 4),
-    ]
+    events = [START, role(-1, "zk-0", "follower", 2), role(-1, "zk-1", "leader", 2),
+              role(-1, "zk-2", "follower", 2), kill(0, "zk-1", "a"),
+              role(1.8, "zk-1", "leader", 3), role(1.9, "zk-0", "follower", 3),
+              kill(13.4, "zk-1", "b"), role(14.0, "zk-2", "leader", 4),
+              role(14.1, "zk-0", "follower", 4)]  # fmt: skip
     first, second = measure(events, [], [])["trials"]
     assert first["election_time_s"] is None and first["victim_re_elected"] is True
     assert second["new_leader"] == "zk-2" and abs(second["election_time_s"] - 0.6) < 1e-6
+
+
+def stalled_trial() -> list[dict]:
+    """A leader kill where one survivor stays out of service for 12.3 s (the case users
+    hit: it dials the restarted peer's old IP)."""
+    return [
+        START, *STEADY, kill(0, "zk-2", "10.0.0.3"),
+        role(0.01, "zk-2", "unreachable"), role(0.02, "zk-0", "not-serving"),
+        role(0.02, "zk-1", "not-serving"), role(1.0, "zk-2", "not-serving"),
+        role(1.1, "zk-1", "leader", 2), role(1.15, "zk-2", "follower", 1),
+        role(12.3, "zk-0", "follower", 2),
+        {"t": T + 20, "kind": "observe_stop", "source": "observers"},
+    ]  # fmt: skip
+
+
+def test_full_redundancy_zero_tolerance_and_outages() -> None:
+    (trial,) = measure(stalled_trial(), [], [], {"spec": {"replicas": 3}})["trials"]
+    assert abs(trial["election_time_s"] - 1.15) < 1e-9  # zk-1 leads once zk-2 follows
+    assert abs(trial["full_redundancy_s"] - 12.3) < 1e-9
+    assert trial["full_redundancy_censored"] is False
+    assert trial["full_redundancy_s"] > trial["election_time_s"]
+    # 3 peers: at most 2 serving from the fault until zk-0 is back.
+    assert abs(trial["zero_tolerance_s"] - 12.3) < 1e-9
+    outages = trial["peer_outage_s"]
+    assert abs(outages["zk-0"] - 12.28) < 1e-9 and abs(outages["zk-2"] - 1.15) < 1e-9
+    assert abs(outages["zk-1"] - 1.08) < 1e-9
+
+
+def test_a_window_that_ends_first_censors_redundancy_not_drops_it() -> None:
+    events = [e for e in stalled_trial() if not (e.get("pod") == "zk-0" and e["t"] > T + 12)]
+    events = [*events[:-1], {"t": T + 8, "kind": "observe_stop", "source": "observers"}]
+    result = measure(events, [], [], {"spec": {"replicas": 3}})
+    (trial,) = result["trials"]
+    assert trial["full_redundancy_s"] is None and trial["full_redundancy_censored"] is True
+    assert abs(trial["censored_at_s"]["full_redundancy_s"] - 8.0) < 1e-9
+    assert trial["zero_tolerance_censored"] is True
+    assert trial["peer_outage_censored"] == {"zk-0": True}
+    dist = result["metrics"]["full_redundancy_s"]
+    assert dist["n"] == 1 and dist["n_censored"] == 1
+    assert dist["max"] is None and dist["max_censored"] is True and dist["max_at_least"] == 8.0
+
+
+def test_an_unready_peer_keeps_redundancy() -> None:
+    events = [START, *STEADY, rt(0, "fault", fault="unready", pod="zk-2", t_fault=T),
+              {"t": T + 5, "kind": "observe_stop", "source": "observers"}]  # fmt: skip
+    (trial,) = measure(events, [], [], {"spec": {"replicas": 3}})["trials"]
+    assert trial["full_redundancy_s"] == 0.0 and trial["zero_tolerance_s"] == 0.0
+    assert trial["election_expected"] is False and trial["election_time_censored"] is False
 
 
 def op(kind: str, f: str, t: float, process: str = "w0") -> dict:
@@ -89,117 +142,149 @@ def op(kind: str, f: str, t: float, process: str = "w0") -> dict:
 
 
 def test_write_recovery_counts_only_writes_invoked_after_the_fault() -> None:
-    history = [
-        op("invoke", "write", -0.5),
-        op("ok", "write", 0.8),  # invoked before the fault: does not count
-        op("invoke", "read", 0.1, "w1"),
-        op("info", "read", 2.1, "w1"),
-        op("invoke", "cas", 0.9),
-        op("ok", "cas", 1.2),
-    ]
+    history = [op("invoke", "write", -0.5), op("ok", "write", 0.8),
+               op("invoke", "read", 0.1, "w1"), op("info", "read", 2.1, "w1"),
+               op("invoke", "cas", 0.9), op("ok", "cas", 1.2)]  # fmt: skip
     assert abs(first_ack_after(history, T, ("write", "cas")) - 1.2) < 1e-9
     assert first_ack_after(history, T, ("read",)) is None
 
 
-def answer(t: float, addresses: list[str], rcode: str = "NOERROR") -> dict:
-    return {"t": T + t, "rcode": rcode, "addresses": addresses}
+def test_client_unavailability_is_the_longest_silence_spanning_the_fault() -> None:
+    acks = [T - 0.3, T - 0.1, T + 1.4, T + 1.5, T + 3.0]
+    value = unavailability(acks, T, T + 10, had_ops=True)
+    assert abs(value.s - 1.5) < 1e-9  # from the last ack before the fault to the first after
+    never = unavailability([T - 0.2], T, T + 4, had_ops=True)
+    assert never.censored and abs(never.at_least - 4.2) < 1e-9
+    assert unavailability([], T, T + 4, had_ops=False) is None
 
 
-def test_dns_convergence_stale_window_and_nxdomain() -> None:
-    answers = [
-        answer(-5, ["10.0.0.1", "10.0.0.2"]),
-        answer(0.05, ["10.0.0.2"]),  # the dead pod's endpoint went
-        answer(0.6, [], "NXDOMAIN"),
-        answer(0.9, ["10.0.0.2", "10.0.0.3"]),  # back with a new IP
-    ]
-    result = dns_convergence(answers, T, T + 10, dead_ips={"10.0.0.1"})
-    assert abs(result["convergence_s"] - 0.9) < 1e-9
-    assert abs(result["stale_window_s"] - 0.05) < 1e-9
-    assert abs(result["nxdomain_s"] - 0.3) < 1e-9
-    assert result["final"]["addresses"] == ["10.0.0.2", "10.0.0.3"]
+def test_client_shares_count_unfinished_invokes_as_unknown() -> None:
+    events = [START, *STEADY, kill(0, "zk-2", "a"), role(0.5, "zk-1", "leader", 2),
+              role(0.6, "zk-0", "follower", 2), role(1.0, "zk-2", "follower", 2)]  # fmt: skip
+    history = [op("invoke", "write", 0.1), op("fail", "write", 0.2),
+               op("invoke", "write", 0.3), op("ok", "write", 0.7),
+               op("invoke", "read", 0.4, "w1")]  # fmt: skip
+    (trial,) = measure(events, history, [])["trials"]
+    ops = trial["client_ops"]
+    assert (ops["ok"], ops["fail"], ops["info"]) == (1, 1, 1)
+    assert abs(ops["failed_share"] - 1 / 3) < 1e-9
 
 
-def test_a_name_the_fault_never_touched_converges_at_once() -> None:
-    result = dns_convergence([answer(-3, ["10.96.0.20"])], T, T + 5, dead_ips={"10.0.0.1"})
-    assert result["convergence_s"] == 0.0 and result["stale_window_s"] == 0.0
+def test_one_fault_on_several_pods_is_one_trial() -> None:
+    pods5 = [role(-1, f"zk-{i}", "follower", 1) for i in range(4)] + [role(-1, "zk-4", "leader", 1)]
+    marker = {"t": T + 0.002, "kind": "trial", "source": "nemesis", "fault": "kill",
+              "pods": ["zk-4", "zk-3"], "t_fault": T}  # fmt: skip
+    events = [START, *pods5, marker, kill(0, "zk-4", "a"), kill(0.001, "zk-3", "b"),
+              role(0.5, "zk-2", "leader", 2), role(0.6, "zk-1", "follower", 2)]  # fmt: skip
+    (trial,) = measure(events, [], [], {"spec": {"replicas": 5}})["trials"]
+    assert trial["fault"]["pods"] == ["zk-4", "zk-3"] and trial["fault"]["ips"] == ["a", "b"]
+    # Without the marker, fault events close together are grouped all the same.
+    (unmarked,) = measure([e for e in events if e["kind"] != "trial"], [], [])["trials"]
+    assert unmarked["fault"]["pods"] == ["zk-4", "zk-3"]
 
 
-def test_flapping_answer_converges_at_its_last_change() -> None:
-    answers = [answer(-1, ["a"]), answer(0.1, ["b"]), answer(0.2, ["a"]), answer(0.4, ["b"])]
-    assert abs(dns_convergence(answers, T, T + 5, set())["convergence_s"] - 0.4) < 1e-9
+def test_statistics_count_censored_trials_and_use_nearest_rank() -> None:
+    values = [Value(0.3), Value.cut_short(9.0), Value(0.1), Value(0.2), Value(0.4)]
+    dist = distribution(values)
+    assert dist["n"] == 5 and dist["n_censored"] == 1
+    assert dist["p50"] == 0.3  # rank 3 of [0.1, 0.2, 0.3, 0.4, >9]
+    assert dist["p95"] is None and dist["p95_censored"] and dist["p95_at_least"] == 9.0
+    even = distribution([Value(1.0), Value(2.0), Value(3.0), Value(4.0)])
+    assert even["p50"] == 2.0  # the lower middle value, as the probes answer
+    assert statistic([], "p50") is None
+    assert distribution([])["n"] == 0
 
 
-def test_distribution_nearest_rank() -> None:
-    dist = distribution([0.3, None, 0.1, 0.2, 0.4])
-    assert dist == {"n": 4, "p50": 0.25, "p95": 0.4, "max": 0.4}
-    assert distribution([None])["n"] == 0
+def dns(t: float, probe: str, view: str, name: str, addresses: list[str], rcode="NOERROR"):
+    return {"t": T + t, "kind": "dns", "source": f"dns-probe-{probe}", "probe": probe,
+            "view": view, "name": name, "rcode": rcode, "addresses": addresses}  # fmt: skip
 
 
-LOG = """\
-# peerchaos: starting at 2026-11-26T21:38:44Z in pcx-zk-2
-2026-11-26T21:38:47.684+0000 [QuorumPeer[myid=3](plain=0.0.0.0:2181)(secure=disabled)] INFO org.apache.zookeeper.server.quorum.QuorumPeer - Peer state changed: leading
-2026-11-26T21:38:47.695+0000 [QuorumPeer[myid=3](plain=0.0.0.0:2181)(secure=disabled)] INFO org.apache.zookeeper.server.quorum.Leader - LEADING - LEADER ELECTION TOOK - 234 MS
-2026-11-26T21:38:47.829+0000 [QuorumPeer[myid=3](plain=0.0.0.0:2181)(secure=disabled)] INFO org.apache.zookeeper.server.quorum.QuorumPeer - Peer state changed: leading - broadcast
-"""  # noqa: E501
+HS = "zk-hs.default.svc.cluster.local"
+POD2 = f"zk-2.{HS}"
+CS = "zk-cs.default.svc.cluster.local"
 
 
-def test_ground_truth_from_a_server_log() -> None:
-    events = parse_log("zk-2", LOG)
-    kinds = [(e["kind"], e.get("state"), e.get("phase")) for e in events]
-    assert kinds == [
-        ("process_start", None, None),
-        ("peer_state", "leading", None),
-        ("election_took", None, None),
-        ("peer_state", "leading", "broadcast"),
-    ]
-    assert events[2]["took_ms"] == 234
-    assert abs(events[3]["t"] - 1795729127.829) < 1e-3
+def cluster_start(ips: dict[str, str]) -> dict:
+    return {**START, "cluster": {
+        "namespace": "default", "headless_service": "zk-hs", "cluster_ips": {"zk-cs": "10.96.0.9"},
+        "pods": [{"name": p, "ip": ip, "phase": "Running", "ready": True} for p, ip in ips.items()],
+        "endpoints": [{"service": "zk-hs", "ready": sorted(ips.values()), "not_ready": []}],
+    }}  # fmt: skip
 
 
-def test_measure_reports_each_trial_beside_ground_truth() -> None:
-    events = [
-        {"t": T - 2, "kind": "observe_start", "source": "observers"},
-        *[
-            {**r, "source": "role-probe"}
-            for r in [
-                role(-1, "zk-0", "leader", 1),
-                role(-1, "zk-1", "follower", 1),
-                role(-1, "zk-2", "follower", 1),
-                role(0.05, "zk-0", "unreachable"),
-                role(0.41, "zk-1", "leader", 2),
-            ]
-        ],
-        {
-            "t": T,
-            "t_fault": T,
-            "kind": "fault",
-            "fault": "kill",
-            "pod": "zk-0",
-            "source": "runtime",
-        },
-        {
-            "t": T + 0.001,
-            "kind": "pod_exited",
-            "pod": "zk-0",
-            "ip": "10.0.0.1",
-            "source": "runtime",
-        },
-    ]
-    truth = [
-        {
-            "t": T + 0.4,
-            "pod": "zk-1",
-            "kind": "peer_state",
-            "state": "leading",
-            "phase": "broadcast",
-        }
-    ]
-    history = [op("invoke", "write", 0.2), op("ok", "write", 0.5)]
-    result = measure(events, history, truth)
-    (trial,) = result["trials"]
-    assert trial["observed"] and trial["new_leader"] == "zk-1"
-    assert abs(trial["election_time_s"] - 0.41) < 1e-9
-    assert abs(trial["ground_truth"]["leader_serving_s"] - 0.4) < 1e-9
-    assert abs(trial["ground_truth"]["election_time_error_s"] - 0.01) < 1e-9
-    assert abs(trial["write_recovery_s"] - 0.5) < 1e-9
-    assert result["metrics"]["election_time_s"]["n"] == 1
+def endpoints(t: float, ready: list[str], not_ready: list[str] = ()) -> dict:
+    return rt(t, "endpoints", service="zk-hs", ready=ready, not_ready=list(not_ready))
+
+
+def dns_run(cached_until: float) -> list[dict]:
+    """zk-2 killed at 0 (.3), back at 0.5 as .4; a raw view tracks it, a cached view
+    keeps .3 until `cached_until`; a second kill at 5 ends the first trial."""
+    ips = {"zk-0": "10.0.0.1", "zk-1": "10.0.0.2", "zk-2": "10.0.0.3"}
+    return [
+        cluster_start(ips), *STEADY,
+        dns(-1, "p0", "raw", POD2, ["10.0.0.3"]), dns(-1, "p0", "cached", POD2, ["10.0.0.3"]),
+        dns(-1, "p0", "raw", CS, ["10.96.0.9"]),
+        kill(0, "zk-2", "10.0.0.3"), rt(0.01, "pod_exited", pod="zk-2", ip="10.0.0.3"),
+        endpoints(0.01, ["10.0.0.1", "10.0.0.2"]),
+        dns(0.02, "p0", "raw", POD2, [], "NXDOMAIN"),
+        rt(0.5, "pod_started", pod="zk-2", ip="10.0.0.4"),
+        endpoints(0.5, ["10.0.0.1", "10.0.0.2"], ["10.0.0.4"]),
+        dns(0.51, "p0", "raw", POD2, ["10.0.0.4"]),
+        dns(cached_until, "p0", "cached", POD2, ["10.0.0.4"]),
+        kill(5, "zk-1", "10.0.0.2"),
+        {"t": T + 9, "kind": "observe_stop", "source": "observers"},
+    ]  # fmt: skip
+
+
+def test_dns_convergence_against_the_truth() -> None:
+    first = measure(dns_run(cached_until=3.0), [], [])["trials"][0]
+    raw = first["dns"][f"raw:{POD2}"]["p0"]
+    assert raw["affected"] and raw["converged"] and abs(raw["convergence_s"] - 0.51) < 1e-9
+    assert abs(raw["nxdomain_s"] - 0.49) < 1e-9
+    assert abs(raw["truth_s"] - 0.5) < 1e-9  # the truth changed to its final value at +0.5
+    assert abs(raw["lag_s"] - 0.01) < 1e-9
+    cached = first["dns"][f"cached:{POD2}"]["p0"]
+    assert abs(cached["convergence_s"] - 3.0) < 1e-9
+    # It held .3 from the moment the runtime saw that pod exit (+0.01) to +3.
+    assert abs(cached["stale_window_s"] - 2.99) < 1e-9
+    # A name the fault never touched is kept but out of the figures and distributions.
+    assert first["dns"][f"raw:{CS}"]["p0"]["affected"] is False
+    assert CS not in first["dns_convergence_s"]
+
+
+def test_a_cached_view_stale_past_the_next_fault_never_converged() -> None:
+    trials = measure(dns_run(cached_until=6.0), [], [])["trials"]
+    cached = trials[0]["dns"][f"cached:{POD2}"]["p0"]
+    assert cached["converged"] is False and cached["convergence_s"] is None
+    assert abs(cached["censored_at_s"] - 5.0) < 1e-9
+    assert trials[0]["dns_convergence_cached_s"][POD2] is None
+    assert trials[0]["dns_convergence_cached_censored"] == {POD2: True}
+    # In the next trial the cached view still holds .3, dead since the first trial: stale.
+    second = trials[1]["dns"][f"cached:{POD2}"]["p0"]
+    assert abs(second["stale_window_s"] - 1.0) < 1e-9
+
+
+def test_probe_gaps_flag_the_figures_they_overlap() -> None:
+    beats = [{"t": T + t, "kind": "probe_heartbeat", "source": "role-probe", "probe": "role",
+              "pod": "zk-0", "period_s": 0.01} for t in (-1, 0, *range(4, 21))]  # fmt: skip
+    (trial,) = measure(stalled_trial() + beats, [], [])["trials"]
+    (gap,) = trial["probe_gaps"]
+    assert gap["probe"] == "role" and abs(gap["s"] - 4.0) < 1e-9 and gap.get("silent")
+    assert "full_redundancy_s" in trial["figures_with_gaps"]
+    assert "dns_convergence_s" not in trial["figures_with_gaps"]
+    # A probe that stops beating altogether (its actor died) leaves a gap to the end.
+    (trial,) = measure(stalled_trial() + beats[:3], [], [])["trials"]
+    assert [round(g["s"], 3) for g in trial["probe_gaps"]] == [4.0, 16.0]
+
+
+def test_after_effects_name_a_fresh_ip_change_inside_the_jvm_cache() -> None:
+    events = dns_run(cached_until=3.0)
+    second = measure(events, [], [], {"spec": {"jvm_dns_cache_s": 1}})["trials"][1]
+    effects = second["after_effects"]
+    assert effects["ip_change_pod"] == "zk-2" and abs(effects["since_ip_change_s"] - 4.5) < 1e-9
+    # Answers are cached 1 s, but failed lookups follow jvm_dns_cache_s too: independent.
+    assert effects["within_jvm_dns_cache"] is False
+    default = measure(events, [], [], {"spec": {}})["trials"][1]["after_effects"]
+    assert default["within_jvm_dns_cache"] is True and default["independent"] is False
+    assert "within the peers' JVM DNS cache" in default["notes"][0]

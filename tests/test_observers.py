@@ -18,7 +18,8 @@ from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.events import JsonlAppender, read_jsonl
 from peerchaos.history import read_jsonl as read_history
 from peerchaos.observe import ObserverConfig, Observers, collect, summarize
-from peerchaos.probes import DnsProbe, Poller, RoleProbe
+from peerchaos.dnsprobe import DnsProbe
+from peerchaos.probes import Poller, RoleProbe
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.local.dns import ClusterDNSServer, DnsRecords
 from peerchaos.runtime.local.runtime import LocalRuntime

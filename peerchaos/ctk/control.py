@@ -136,7 +136,7 @@ def after_hypothesis_control(
     skipped = session.notes.pop("no_fault_yet", [])
     if isinstance(state, dict):
         now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-        state.setdefault("probes", []).extend(
+        entries = [
             {
                 "activity": probe,
                 "status": "skipped",
@@ -147,7 +147,10 @@ def after_hypothesis_control(
                 "duration": 0,
             }
             for probe in skipped
-        )
+        ]
+        # In front: when a live probe failed, Chaos Toolkit names the last entry as the
+        # probe out of tolerance, and that must stay the one that failed.
+        state["probes"] = entries + list(state.get("probes") or [])
 
 
 def before_method_control(

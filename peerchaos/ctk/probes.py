@@ -79,8 +79,6 @@ def ready_peers(configuration: Configuration = None, secrets: Secrets = None) ->
         raise ActivityFailed(str(error)) from None
 
 
-
-
 def connections_to_unready_peers(
     connections: int = 12, configuration: Configuration = None, secrets: Secrets = None
 ) -> int:

@@ -181,6 +181,7 @@ def measure_trial(run: Run, window: dict[str, Any]) -> dict[str, Any]:
         victims,
         run.replicas,
         chosen["re_elected"],
+        run.runtime,
     )
     trial["after_effects"] = after_effects(run.roles, run.ip_changes, run.gaps, run.spec, t_fault)
     spans = {

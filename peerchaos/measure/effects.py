@@ -24,9 +24,24 @@ def cache_seconds(value: Any, default: int) -> float:
     return math.inf if int(value) < 0 else float(value)
 
 
+def jvm_caches(spec: dict[str, Any]) -> tuple[float, float]:
+    """(answers, failed lookups) the peers' JVMs cache DNS for, as the spec sets them:
+    `jvm_dns_cache_s` sets both unless `jvm_dns_negative_cache_s` is given."""
+    positive = spec.get("jvm_dns_cache_s")
+    negative = spec.get("jvm_dns_negative_cache_s")
+    negative = positive if negative is None else negative
+    return (
+        cache_seconds(positive, JVM_POSITIVE_DEFAULT_S),
+        cache_seconds(negative, JVM_NEGATIVE_DEFAULT_S),
+    )
+
+
 def ip_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each time a pod started with an address other than its previous one."""
     last: dict[str, str] = {}
+    for e in events:
+        if e["kind"] == "observe_start" and e.get("cluster"):
+            last.update({p["name"]: p["ip"] for p in e["cluster"].get("pods") or [] if p.get("ip")})
     changes = []
     for e in sorted(events, key=lambda e: e["t"]):
         if e.get("source") != "runtime" or e["kind"] != "pod_started" or not e.get("ip"):
@@ -50,8 +65,7 @@ def after_effects(
     latest = next(iter(replay(roles, t_fault - 0.05, t_fault - 0.05)))[1]
     not_serving = sorted(pod for pod, e in latest.items() if e["mode"] not in SERVING)
     before = [c for c in changes if c["t"] <= t_fault]
-    positive = cache_seconds(spec.get("jvm_dns_cache_s"), JVM_POSITIVE_DEFAULT_S)
-    negative = cache_seconds(spec.get("jvm_dns_negative_cache_s"), JVM_NEGATIVE_DEFAULT_S)
+    positive, negative = jvm_caches(spec)
     ttl = float(spec.get("dns_ttl_s", 5) or 0)
     since = t_fault - before[-1]["t"] if before else None
     within_jvm = since is not None and since < max(positive, negative)

@@ -62,7 +62,12 @@ def statistic(values: list[Value], stat: str) -> Value | None:
     if stat == "last":
         return values[-1]
     ranked = sorted(values, key=_sort_key)
-    return ranked[nearest_rank(len(ranked), QUANTILES[stat])]
+    picked = ranked[nearest_rank(len(ranked), QUANTILES[stat])]
+    if picked.censored:
+        # Ranked after every value that was reached, it is at least the largest of those.
+        reached = [v.s for v in values if not v.censored and v.s is not None]
+        return Value(None, True, max([picked.at_least or 0.0, *reached]))
+    return picked
 
 
 def distribution(values: list[Value]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ What a ZooKeeper peer writes about itself is the reference the probes are compar
 - the addresses a peer dials: `connecting to zk-2.zk-hs…/10.244.0.12:2888` (leader),
   `Cannot open channel to 3 at election address …/10.244.0.12:3888`, `connectToLeader
   exceeded`, `Successfully connected to leader, using address: …` — which tell when a
-  peer keeps dialling an address no pod holds any more.
+  peer keeps dialling an address no pod holds any more;
+- `Exception when following the leader`: when a follower lost its leader (it should look
+  for a new one at once).
 
 Log formats read (tested on real lines): the Debian package as the local runtime starts
 it (slf4j-simple, ISO-8601 with zone), the official image's and Bitnami's logback text
@@ -46,6 +48,7 @@ LEADER_GAVE_UP = re.compile(
 )
 ELECTION_DIAL = re.compile(rf"^Cannot open channel to (\d+) at election address {ADDRESS}")
 CONNECTED = re.compile(rf"^Successfully connected to leader, using address: {ADDRESS}")
+LOST_LEADER = re.compile(r"^Exception when following the leader")
 
 
 def parse_time(stamp: str, zone: str | None = None) -> float:
@@ -124,6 +127,8 @@ def _message_event(t: float, pod: str, message: str) -> dict[str, Any] | None:
         return _dial(t, pod, match, "election", "failed")
     if match := CONNECTED.match(message):
         return _dial(t, pod, match, "leader", "connected")
+    if LOST_LEADER.match(message):
+        return {"t": t, "pod": pod, "kind": "lost_leader"}
     if bare := BARE_STATE.match(message):
         return {"t": t, "pod": pod, "kind": "bare_state", "state": bare.group(1).lower()}
     return None

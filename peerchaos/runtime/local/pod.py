@@ -95,6 +95,11 @@ def prepare_files(
     conf_dir.mkdir(parents=True, exist_ok=True)
     (conf_dir / "zoo.cfg").write_text(zoo_cfg(peer))
     props = {"java.net.preferIPv4Stack": "true", "peerchaos.pod": f"{state.root}/{pod.name}"}
+    if env.get("PEERCHAOS_JVM_DNS"):
+        # As the StatefulSet's command does: the JVM's DNS caches are security properties.
+        security = conf_dir / "jvm-dns.security"
+        security.write_text("\n".join(env["PEERCHAOS_JVM_DNS"].split()) + "\n")
+        props["java.security.properties"] = str(security)
     if jvm_hosts is not None:
         props["jdk.net.hosts.file"] = str(jvm_hosts)
     return java_command(conf_dir, env.get("JVMFLAGS", ""), props)
