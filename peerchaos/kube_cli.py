@@ -21,7 +21,7 @@ from peerchaos import ensemble as ens
 from peerchaos import nemesis
 from peerchaos.errors import UsageError
 from peerchaos.manifests import render
-from peerchaos.runtime.kubernetes import KubernetesRuntime
+from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
 from peerchaos.spec import EnsembleSpec, load_spec
 

@@ -20,9 +20,9 @@ from peerchaos import nemesis
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime import open_runtime
-from peerchaos.runtime.kubeexec import MARKER
-from peerchaos.runtime.kubeobjects import partition_policy
-from peerchaos.runtime.kubernetes import KubernetesRuntime
+from peerchaos.runtime.kubernetes.objects import partition_policy
+from peerchaos.runtime.kubernetes.podexec import MARKER
+from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.spec import parse_spec
 
 from conftest import REPO, wait_until

@@ -2,18 +2,11 @@
 
 The ensemble is what `peerchaos.manifests.render` gives (the kubernetes.io tutorial's
 StatefulSet on the official `zookeeper` image, headless and client Services, PDB, or a
-selectorless Service with hand-written Endpoints). Faults are what a person would do with
-kubectl: kill = delete the pod (grace period 0 by default); unready = exec creates the
-marker file the readiness probe checks (ready = exec removes it); pause = SIGSTOP of the
-server process through exec (the pod shares its process namespace, so the server is not
-PID 1, to which a signal from inside would not be delivered); partition = NetworkPolicies
-that isolate groups of peers from each other (a CNI that enforces them is needed);
-delete/restore of the Endpoints object.
+selectorless Service with hand-written Endpoints). The faults are `faults.FaultActions`.
 
 Safety: a namespace without the label `peerchaos.io/allow=true` is refused before
 anything is touched, and a pod is only touched when it carries the ensemble's selector.
-With `dry_run` nothing is changed: every change is written to `plan` instead.
-"""
+With `dry_run` nothing is changed: every change is written to `plan` instead."""
 
 from __future__ import annotations
 
@@ -27,24 +20,20 @@ from kubernetes import client
 
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.manifests import find, render
-from peerchaos.runtime import kubeapi
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
-from peerchaos.runtime.kubeexec import CONTAINER, EXEC_FAULTS, exec_in_pod
-from peerchaos.runtime.kubememory import KubeMemory
-from peerchaos.runtime.kubeobjects import (
-    PARTITION_LABEL,
-    endpoints_info,
-    partition_policy,
-    pod_info,
-    restorable,
-)
-from peerchaos.runtime.kubewatch import ClusterWatcher
+from peerchaos.runtime.kubernetes import api as kubeapi
+from peerchaos.runtime.kubernetes.claims import claim_names, delete_claims
+from peerchaos.runtime.kubernetes.faults import FaultActions
+from peerchaos.runtime.kubernetes.logs import copy_logs, pod_log
+from peerchaos.runtime.kubernetes.memory import KubeMemory
+from peerchaos.runtime.kubernetes.objects import endpoints_info, pod_info
+from peerchaos.runtime.kubernetes.watch import ClusterWatcher
 from peerchaos.spec import EnsembleSpec
 
 FAULTS = frozenset({"kill", "unready", "pause", "partition", "endpoints"})
 
 
-class KubernetesRuntime:
+class KubernetesRuntime(FaultActions):
     """The ensemble in a namespace of a real cluster (kind, minikube, a managed one)."""
 
     name = "kubernetes"
@@ -111,46 +100,6 @@ class KubernetesRuntime:
             return
         kubeapi.check_namespace(self.api, self.namespace)
         self._namespace_checked = True
-
-    def _ensemble_pod(self, pod: str) -> client.V1Pod | None:
-        """The pod, if it is one of the ensemble's; anything else is refused."""
-        if pod not in self.spec.pod_names():
-            raise UsageError(
-                f"pod {pod!r}: not one of the ensemble's ({', '.join(self.spec.pod_names())})"
-            )
-        self._guard_namespace()
-        if self.dry_run:
-            return None
-        found = kubeapi.call(
-            f"read pod {self.namespace}/{pod}",
-            lambda: kubeapi.missing(lambda: self.core.read_namespaced_pod(pod, self.namespace)),
-        )
-        if found is None:
-            raise UsageError(f"pod {self.namespace}/{pod}: does not exist now")
-        labels = found.metadata.labels or {}
-        if any(labels.get(key) != value for key, value in self.selector.items()):
-            wanted = ",".join(f"{k}={v}" for k, v in self.selector.items())
-            raise UsageError(
-                f"pod {self.namespace}/{pod}: lacks the ensemble's selector {wanted}; "
-                "refusing to touch it"
-            )
-        return found
-
-    def _exec_fault(self, name: str, pod: str) -> float:
-        """One of the exec faults (or heals) of `EXEC_FAULTS` on `pod`."""
-        command, what, kind, fault, (key, on) = EXEC_FAULTS[name]
-        self._ensemble_pod(pod)
-        if not self._change(f"exec in pod {self.namespace}/{pod}: {command[-1]}"):
-            return time.time()
-        code, output = exec_in_pod(self.api, self.namespace, pod, CONTAINER, command)
-        if code != 0:
-            detail = output.strip().splitlines()[-1] if output.strip() else "no output"
-            raise PeerchaosError(f"{what} {self.namespace}/{pod}: exit {code} ({detail})")
-        t = time.time()
-        self.memory.mark(key, pod, on)
-        stamp = {"t_fault": t} if kind == "fault" else {"t_heal": t}
-        self._emit(kind, fault=fault, pod=pod, **stamp)
-        return t
 
     # -- the seam -----------------------------------------------------------------------
 
@@ -243,104 +192,8 @@ class KubernetesRuntime:
             result.append(endpoints_info(service, found))
         return result
 
-    def kill(self, pod: str) -> float:
-        found = self._ensemble_pod(pod)
-        grace = self.grace_period_s
-        if not self._change(f"delete pod {self.namespace}/{pod} (grace period {grace} s)"):
-            return time.time()
-        kubeapi.call(
-            f"delete pod {self.namespace}/{pod}",
-            lambda: self.core.delete_namespaced_pod(
-                pod, self.namespace, grace_period_seconds=grace, _preload_content=False
-            ),
-        )
-        t = time.time()
-        ip = found.status.pod_ip if found is not None else None
-        self._emit("fault", fault="kill", pod=pod, ip=ip, t_fault=t)
-        return t
-
-    def make_unready(self, pod: str) -> float:
-        return self._exec_fault("make_unready", pod)
-
-    def make_ready(self, pod: str) -> float:
-        return self._exec_fault("make_ready", pod)
-
-    def pause(self, pod: str) -> float:
-        return self._exec_fault("pause", pod)
-
-    def resume(self, pod: str) -> float:
-        return self._exec_fault("resume", pod)
-
-    def partition(self, groups: list[list[str]]) -> float:
-        """Isolate each group (and the peers in none) from the others' peers: one
-        NetworkPolicy per group. Clients and DNS stay reachable, as in a split network."""
-        for pod in [p for group in groups for p in group]:
-            self._ensemble_pod(pod)
-        rest = [p for p in self.spec.pod_names() if all(p not in g for g in groups)]
-        full = [list(g) for g in groups] + ([rest] if rest else [])
-        for index, group in enumerate(full):
-            policy = partition_policy(self.spec, index, group)
-            if self._change(f"apply {kubeapi.describe(policy)} isolating {', '.join(group)}"):
-                kubeapi.apply_object(self.api, policy)
-        t = time.time()
-        if not self.dry_run:
-            self._emit("fault", fault="partition", groups=full, t_fault=t)
-        return t
-
-    def _partition_policies(self) -> list[str]:
-        networking = client.NetworkingV1Api(self.api)
-        listed = kubeapi.call(
-            f"list networkpolicies in {self.namespace}",
-            lambda: networking.list_namespaced_network_policy(
-                self.namespace, label_selector=f"{PARTITION_LABEL}=partition"
-            ),
-        )
-        return [p.metadata.name for p in listed.items]
-
-    def heal(self) -> float:
-        if self.dry_run:
-            self.plan.append(f"would delete the partition NetworkPolicies in {self.namespace}")
-            return time.time()
-        names = self._partition_policies()
-        for name in names:
-            kubeapi.delete_object(self.api, "NetworkPolicy", self.namespace, name)
-        t = time.time()
-        if names:
-            self._emit("heal", fault="partition", t_heal=t)
-        return t
-
-    def delete_endpoints(self, service: str) -> float:
-        self._guard_namespace()
-        if not self._change(f"delete Endpoints {self.namespace}/{service} (kept to restore)"):
-            return time.time()
-        found = kubeapi.call(
-            f"read endpoints {self.namespace}/{service}",
-            lambda: self.core.read_namespaced_endpoints(service, self.namespace),
-        )
-        self.memory.keep_endpoints(service, restorable(self.api, found))
-        kubeapi.delete_object(self.api, "Endpoints", self.namespace, service)
-        t = time.time()
-        self._emit("fault", fault="endpoints", service=service, t_fault=t)
-        return t
-
-    def restore_endpoints(self, service: str) -> float:
-        self._guard_namespace()
-        if not self._change(f"create Endpoints {self.namespace}/{service} as it was"):
-            return time.time()
-        kept = self.memory.faults()["endpoints"].get(service)
-        if kept is None:
-            raise UsageError(f"endpoints {self.namespace}/{service}: none deleted to restore")
-        kubeapi.apply_object(self.api, kept)
-        self.memory.take_endpoints(service)
-        t = time.time()
-        self._emit("heal", fault="endpoints", service=service, t_heal=t)
-        return t
-
     def logs(self, pod: str) -> str:
-        return kubeapi.call(
-            f"read log of pod {self.namespace}/{pod}",
-            lambda: self.core.read_namespaced_pod_log(pod, self.namespace, container=CONTAINER),
-        )
+        return pod_log(self.core, self.namespace, pod)
 
     def dns_server(self) -> tuple[str, int]:
         """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
@@ -410,12 +263,7 @@ class KubernetesRuntime:
         return self.memory.events_since(since)
 
     def copy_logs(self, dest: Path) -> None:
-        dest.mkdir(parents=True, exist_ok=True)
-        for pod in self.spec.pod_names():
-            try:
-                (dest / f"{pod}.log").write_text(self.logs(pod))
-            except PeerchaosError:
-                continue  # a pod that is gone has no log to keep
+        copy_logs(self.core, self.namespace, self.spec.pod_names(), dest)
 
     def teardown(self) -> list[str]:
         """Heal what this runtime broke, delete the ensemble's objects (and, when asked,
@@ -441,30 +289,8 @@ class KubernetesRuntime:
             if kubeapi.delete_object(self.api, obj["kind"], meta["namespace"], meta["name"]):
                 removed.append(kubeapi.describe(obj))
         if self.delete_pvcs:
-            removed += self._delete_claims()
+            statefulset = find(self.objects, "StatefulSet")
+            names = claim_names(statefulset, self.spec.pod_names())
+            removed += delete_claims(self.core, self.namespace, names)
         self.memory.forget_faults()
         return removed
-
-    def _delete_claims(self) -> list[str]:
-        prefix = [f"{t['metadata']['name']}-" for t in self._claim_templates()]
-        listed = kubeapi.call(
-            f"list persistentvolumeclaims in {self.namespace}",
-            lambda: self.core.list_namespaced_persistent_volume_claim(self.namespace),
-        )
-        removed = []
-        for claim in listed.items:
-            name = claim.metadata.name
-            owned = any(name == f"{p}{pod}" for p in prefix for pod in self.spec.pod_names())
-            if owned:
-                kubeapi.call(
-                    f"delete persistentvolumeclaim {self.namespace}/{name}",
-                    lambda name=name: self.core.delete_namespaced_persistent_volume_claim(
-                        name, self.namespace, _preload_content=False
-                    ),
-                )
-                removed.append(f"PersistentVolumeClaim {self.namespace}/{name}")
-        return removed
-
-    def _claim_templates(self) -> list[dict[str, Any]]:
-        statefulset = find(self.objects, "StatefulSet")
-        return list(statefulset["spec"].get("volumeClaimTemplates") or [])
