@@ -7,17 +7,27 @@ faults" (which would make `kube down` forget a paused pod).
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from peerchaos.errors import PeerchaosError
+from peerchaos.manifests import render
 from peerchaos.runtime.kubernetes.memory import KubeMemory
+from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
+from peerchaos.spec import parse_spec
+
+from fake_apiserver import FakeApiServer
+
+NS = "chaos"
+SPEC = parse_spec({"namespace": NS})
 
 MARKER_LOOP = """
 import sys
@@ -51,6 +61,33 @@ def test_no_file_is_no_faults_and_a_torn_or_foreign_one_is_one_line(tmp_path: Pa
         with pytest.raises(PeerchaosError):
             memory.mark("paused", "zk-2", True)  # never written over as if empty
         assert memory.faults_file.read_text() == torn
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeApiServer]:
+    with FakeApiServer() as server:
+        server.cluster.add_namespace(NS, {"peerchaos.io/allow": "true"})
+        yield server
+
+
+def test_teardown_with_a_torn_memory_changes_nothing_and_says_why(
+    fake: FakeApiServer, tmp_path: Path
+) -> None:
+    runtime = KubernetesRuntime(SPEC, tmp_path / "state", host=fake.url, delete_pvcs=True)
+    runtime.apply(render(SPEC))
+    runtime.partition([["zk-0"]])
+    runtime.pause("zk-1")
+    runtime.memory.faults_file.write_text('{"paused": ["zk-')  # a write cut short
+    changes = len(fake.cluster.changes())
+    with pytest.raises(PeerchaosError, match=r"kube-faults\.json: unreadable \(not JSON"):
+        runtime.teardown()
+    assert len(fake.cluster.changes()) == changes  # not even the heal: it would be half
+    assert fake.cluster.pods[(NS, "zk-1")].paused
+    runtime.memory.faults_file.write_text(
+        json.dumps({"paused": ["zk-1"], "unready": [], "endpoints": {}})
+    )
+    runtime.teardown()
+    assert not fake.cluster.names("statefulsets", NS)
 
 
 def test_concurrent_shells_lose_no_update(tmp_path: Path) -> None:

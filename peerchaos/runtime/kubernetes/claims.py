@@ -1,36 +1,33 @@
 """The peers' PersistentVolumeClaims: the StatefulSet's data claims outlive it, so
-teardown deletes them only when asked (`delete_pvcs`), and only the ensemble's own."""
+teardown deletes them only when asked (`delete_pvcs`), and only the ensemble's own.
+
+The claim template carries the ownership labels, so the claims the StatefulSet made are
+selected by both labels — a claim with a peer's claim name but without them (one made by
+hand, or by another team before peerchaos deployed, which the StatefulSet then used)
+stays, as does every claim of another ensemble.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from kubernetes import client
 
 from peerchaos.runtime.kubernetes import api as kubeapi
+from peerchaos.runtime.kubernetes.changes import delete_checked
+from peerchaos.runtime.kubernetes.ownership import Ownership, owned
 
 
-def claim_names(statefulset: dict[str, Any], pods: list[str]) -> set[str]:
-    """`<template>-<pod>` for every volumeClaimTemplate and pod, as the controller names them."""
-    templates = statefulset["spec"].get("volumeClaimTemplates") or []
-    return {f"{t['metadata']['name']}-{pod}" for t in templates for pod in pods}
-
-
-def delete_claims(core: client.CoreV1Api, namespace: str, names: set[str]) -> list[str]:
-    """Delete the claims among `names` that exist; what was removed."""
+def delete_claims(api: client.ApiClient, ownership: Ownership) -> list[str]:
+    """Delete the ensemble's claims; what was removed."""
+    namespace = ownership.namespace
     listed = kubeapi.call(
         f"list persistentvolumeclaims in {namespace}",
-        lambda: core.list_namespaced_persistent_volume_claim(namespace),
+        lambda: client.CoreV1Api(api).list_namespaced_persistent_volume_claim(
+            namespace, label_selector=ownership.selector()
+        ),
     )
-    removed = []
-    for claim in listed.items:
-        name = claim.metadata.name
-        if name in names:
-            kubeapi.call(
-                f"delete persistentvolumeclaim {namespace}/{name}",
-                lambda name=name: core.delete_namespaced_persistent_volume_claim(
-                    name, namespace, _preload_content=False
-                ),
-            )
-            removed.append(f"PersistentVolumeClaim {namespace}/{name}")
-    return removed
+    items = api.sanitize_for_serialization(listed).get("items") or []
+    return [
+        f"PersistentVolumeClaim {namespace}/{claim['metadata']['name']}"
+        for claim in owned(ownership, items)
+        if delete_checked(api, "PersistentVolumeClaim", claim)
+    ]

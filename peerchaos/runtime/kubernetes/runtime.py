@@ -5,8 +5,10 @@ StatefulSet on the official `zookeeper` image, headless and client Services, PDB
 selectorless Service with hand-written Endpoints). The faults are `faults.FaultActions`.
 
 Safety: a namespace without the label `peerchaos.io/allow=true` is refused before
-anything is touched, and a pod is only touched when it carries the ensemble's selector.
-With `dry_run` nothing is changed: every change is written to `plan` instead."""
+anything is touched, and an object — pods included — is patched, deleted or broken only
+once proven the ensemble's by its ownership labels (`ownership.Ownership`; the guarded
+writes are `changes`). With `dry_run` nothing is changed: every change is written to
+`plan` instead."""
 
 from __future__ import annotations
 
@@ -19,14 +21,16 @@ from typing import Any
 from kubernetes import client
 
 from peerchaos.errors import PeerchaosError, UsageError
-from peerchaos.manifests import find, render
+from peerchaos.manifests import DEPLOY_ID_ANNOTATION, find, render
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.kubernetes import api as kubeapi
-from peerchaos.runtime.kubernetes.claims import claim_names, delete_claims
+from peerchaos.runtime.kubernetes.changes import apply_all, delete_all_owned, read_object
+from peerchaos.runtime.kubernetes.claims import delete_claims
 from peerchaos.runtime.kubernetes.faults import FaultActions
 from peerchaos.runtime.kubernetes.logs import copy_logs, pod_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import endpoints_info, pod_info
+from peerchaos.runtime.kubernetes.ownership import Ownership
 from peerchaos.runtime.kubernetes.watch import ClusterWatcher
 from peerchaos.spec import EnsembleSpec
 
@@ -65,6 +69,11 @@ class KubernetesRuntime(FaultActions):
         self.plan: list[str] = []
         self.objects = render(spec)
         self.selector = dict(find(self.objects, "StatefulSet")["spec"]["selector"]["matchLabels"])
+        self.ownership = Ownership(self.namespace, spec.name)
+        self._deploy_id: str | None = None
+        # What teardown found under the ensemble's names that is not the ensemble's (and
+        # so left alone), one line each.
+        self.kept: list[str] = []
         self._api: client.ApiClient | None = None
         self._namespace_checked = False
         # A run records the cluster's pod and endpoint changes from the deploy on; a
@@ -111,7 +120,9 @@ class KubernetesRuntime(FaultActions):
         return Capabilities(FAULTS)
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
-        """Create (or patch) every object in the ensemble's namespace (then watch it)."""
+        """Create every object in the ensemble's namespace, or patch the ensemble's own of
+        that name (then watch it). One that exists and is not the ensemble's is refused
+        before anything is created."""
         self._guard_namespace()
         for obj in objects:
             where = obj.get("metadata", {}).get("namespace")
@@ -119,10 +130,17 @@ class KubernetesRuntime(FaultActions):
                 raise UsageError(
                     f"{kubeapi.describe(obj)}: outside the ensemble's namespace {self.namespace}"
                 )
-        for obj in objects:
-            if self._change(f"apply {kubeapi.describe(obj)}"):
-                self._emit("applied", what=kubeapi.apply_object(self.api, obj))
-        if self._watch and not self.dry_run:
+            self.ownership.require_labels(obj)
+        if self.dry_run:
+            self.plan += [f"would apply {kubeapi.describe(obj)}" for obj in objects]
+            return
+        for what in apply_all(self.api, objects, self.ownership):
+            self._emit("applied", what=what)
+        statefulset = [o for o in objects if o["kind"] == "StatefulSet"]
+        if statefulset:
+            annotations = statefulset[0]["metadata"].get("annotations") or {}
+            self._deploy_id = annotations.get(DEPLOY_ID_ANNOTATION)
+        if self._watch:
             self.watch()
 
     def watch(self) -> None:
@@ -157,26 +175,21 @@ class KubernetesRuntime(FaultActions):
     def is_up(self) -> bool:
         if self.dry_run:
             return False
-        try:
-            apps = client.AppsV1Api(self.api)  # no usable kubeconfig: not up either
-            found = kubeapi.call(
-                f"read statefulset {self.namespace}/{self.spec.name}",
-                lambda: kubeapi.missing(
-                    lambda: apps.read_namespaced_stateful_set(self.spec.name, self.namespace)
-                ),
-            )
+        try:  # no usable kubeconfig: not up either
+            found = read_object(self.api, "StatefulSet", self.namespace, self.spec.name)
         except PeerchaosError:
             return False
-        return found is not None
+        # Another team's StatefulSet of that name is not this ensemble being up.
+        return found is not None and self.ownership.owns(found)
 
     def pods(self) -> list[PodInfo]:
-        selector = ",".join(f"{k}={v}" for k, v in self.selector.items())
+        selector = self.ownership.selector(**self.selector)
         listed = kubeapi.call(
             f"list pods in {self.namespace}",
             lambda: self.core.list_namespaced_pod(self.namespace, label_selector=selector),
         )
         faults = self.memory.faults()
-        infos = [pod_info(pod, faults) for pod in listed.items]
+        infos = [pod_info(pod, faults) for pod in listed.items if self.ownership.owns(pod)]
         mine = [p for p in infos if p is not None and p.name in self.spec.pod_names()]
         return sorted(mine, key=lambda p: p.ordinal)
 
@@ -199,16 +212,8 @@ class KubernetesRuntime(FaultActions):
         """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
         if self._dns_server is not None:
             return self._dns_server
-        if os.environ.get("KUBERNETES_SERVICE_HOST") and not self.host:
-            for line in Path("/etc/resolv.conf").read_text().splitlines():
-                parts = line.split()
-                if len(parts) >= 2 and parts[0] == "nameserver":
-                    return parts[1], 53
-        service = kubeapi.call(
-            "read service kube-system/kube-dns",
-            lambda: self.core.read_namespaced_service("kube-dns", "kube-system"),
-        )
-        return service.spec.cluster_ip, 53
+        in_a_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not self.host
+        return kubeapi.cluster_dns(self.core, in_a_pod)
 
     def client_service_address(self, service: str | None = None) -> tuple[str, int]:
         name = service or self.spec.client_service.name
@@ -267,30 +272,30 @@ class KubernetesRuntime(FaultActions):
 
     def teardown(self) -> list[str]:
         """Heal what this runtime broke, delete the ensemble's objects (and, when asked,
-        its PersistentVolumeClaims). Harmless when nothing is there."""
+        its PersistentVolumeClaims). Objects of the ensemble's names that are not its own
+        stay, each noted in `kept`. Harmless when nothing is there."""
         self.stop_watching()
-        removed: list[str] = []
+        self.kept = []
         if self.dry_run:
             self.plan += [f"would delete {kubeapi.describe(obj)}" for obj in self.objects]
-            return removed
+            return []
         try:
             self._guard_namespace()
         except UsageError:
-            return removed  # peerchaos never applies to such a namespace: nothing of ours
+            return []  # peerchaos never applies to such a namespace: nothing of ours
+        # An unreadable fault memory stops teardown before anything is changed.
+        paused = self.memory.faults()["paused"]
         self.heal()
-        for pod in self.memory.faults()["paused"]:
+        for pod in paused:
             # A stopped process ignores SIGTERM until resumed; the pod is deleted next anyway.
             try:
                 self.resume(pod)
             except PeerchaosError:
                 continue
-        for obj in reversed(self.objects):
-            meta = obj["metadata"]
-            if kubeapi.delete_object(self.api, obj["kind"], meta["namespace"], meta["name"]):
-                removed.append(kubeapi.describe(obj))
+        removed, self.kept = delete_all_owned(
+            self.api, list(reversed(self.objects)), self.ownership
+        )
         if self.delete_pvcs:
-            statefulset = find(self.objects, "StatefulSet")
-            names = claim_names(statefulset, self.spec.pod_names())
-            removed += delete_claims(self.core, self.namespace, names)
+            removed += delete_claims(self.api, self.ownership)
         self.memory.forget_faults()
         return removed
