@@ -29,6 +29,7 @@ from peerchaos.runtime.kubernetes.changes import (
     delete_checked,
     read_object,
 )
+from peerchaos.runtime.kubernetes.logs import keep_killed_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import PARTITION_LABEL, partition_policy, restorable
 from peerchaos.runtime.kubernetes.ownership import Ownership
@@ -122,6 +123,8 @@ class FaultActions:
         planned = self._change(f"delete pod {self.namespace}/{pod} (grace period {grace} s)")
         if not planned or found is None:  # a dry run reads nothing
             return time.time()
+        # The API forgets a deleted pod's log with the pod: keep what it wrote so far.
+        keep_killed_log(self.core, self.root, found)
         # The uid as precondition: only the pod proven ours above is deleted.
         body = client.V1DeleteOptions(
             grace_period_seconds=grace, preconditions=client.V1Preconditions(uid=found.metadata.uid)

@@ -27,7 +27,7 @@ from peerchaos.runtime.kubernetes import api as kubeapi
 from peerchaos.runtime.kubernetes.changes import apply_all, delete_all_owned, read_object
 from peerchaos.runtime.kubernetes.claims import delete_claims
 from peerchaos.runtime.kubernetes.faults import FaultActions
-from peerchaos.runtime.kubernetes.logs import copy_logs, pod_log
+from peerchaos.runtime.kubernetes.logs import copy_logs, forget_killed_logs, pod_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import endpoints_info, pod_info
 from peerchaos.runtime.kubernetes.ownership import Ownership
@@ -206,7 +206,7 @@ class KubernetesRuntime(FaultActions):
         return result
 
     def logs(self, pod: str) -> str:
-        return pod_log(self.core, self.namespace, pod)
+        return pod_log(self.core, self.namespace, pod) or ""
 
     def dns_server(self) -> tuple[str, int]:
         """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
@@ -268,7 +268,7 @@ class KubernetesRuntime(FaultActions):
         return self.memory.events_since(since)
 
     def copy_logs(self, dest: Path) -> None:
-        copy_logs(self.core, self.namespace, self.spec.pod_names(), dest)
+        copy_logs(self.core, self.ownership, self.root, self.spec.pod_names(), dest)
 
     def teardown(self) -> list[str]:
         """Heal what this runtime broke, delete the ensemble's objects (and, when asked,
@@ -298,4 +298,5 @@ class KubernetesRuntime(FaultActions):
         if self.delete_pvcs:
             removed += delete_claims(self.api, self.ownership)
         self.memory.forget_faults()
+        forget_killed_logs(self.root)
         return removed
