@@ -16,6 +16,7 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.rest import ApiException
+from urllib3.exceptions import HTTPError
 
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.runtime.kubernetes.api import api_for, call, describe, missing, reason
@@ -73,7 +74,10 @@ def apply_owned(
                 getattr(typed, f"create_{suffix}")(namespace, obj)
                 return f"created {describe(obj)}"
             if replace:
-                _delete(api, obj["kind"], namespace, name, existing["metadata"]["uid"])
+                # In the background: a foreground delete keeps the object (and its name)
+                # until the garbage collector is done, and the create would find it.
+                uid = existing["metadata"]["uid"]
+                _delete(api, obj["kind"], namespace, name, uid, "Background")
                 getattr(typed, f"create_{suffix}")(namespace, obj)
                 return f"replaced {describe(obj)}"
             body = copy.deepcopy(obj)
@@ -86,22 +90,12 @@ def apply_owned(
                     f"kubernetes: apply {describe(obj)}: {reason(error)}"
                 ) from None
             # Created, replaced or changed by someone else since it was read: read again.
+        except (OSError, ValueError, HTTPError) as error:  # refused, TLS, a bad URL
+            raise PeerchaosError(f"kubernetes: apply {describe(obj)}: {error}") from None
     raise PeerchaosError(
         f"kubernetes: apply {describe(obj)}: it kept changing while peerchaos applied it "
         f"({TRIES} tries)"
     )
-
-
-def delete_owned(
-    api: client.ApiClient, kind: str, namespace: str, name: str, ownership: Ownership
-) -> bool:
-    """Delete the ensemble's object of that name; False when there is none. An object of
-    that name that is not the ensemble's is refused."""
-    existing = read_object(api, kind, namespace, name)
-    if existing is None:
-        return False
-    ownership.check(kind, name, existing, "delete")
-    return delete_checked(api, kind, existing)
 
 
 def delete_all_owned(
@@ -129,17 +123,29 @@ def delete_checked(api: client.ApiClient, kind: str, obj: dict[str, Any]) -> boo
     """Delete an object whose ownership was checked on `obj` as read: its uid is the
     precondition, so a different object that took the name meanwhile stays."""
     meta = obj["metadata"]
+    where = f"{kind} {meta['namespace']}/{meta['name']}"
     try:
         return _delete(api, kind, meta["namespace"], meta["name"], meta["uid"])
     except ApiException as error:
-        where = f"{kind} {meta['namespace']}/{meta['name']}"
         raise PeerchaosError(f"kubernetes: delete {where}: {reason(error)}") from None
+    except (OSError, ValueError, HTTPError) as error:
+        raise PeerchaosError(f"kubernetes: delete {where}: {error}") from None
 
 
-def _delete(api: client.ApiClient, kind: str, namespace: str, name: str, uid: str) -> bool:
+def _delete(
+    api: client.ApiClient,
+    kind: str,
+    namespace: str,
+    name: str,
+    uid: str,
+    propagation: str = "Foreground",
+) -> bool:
+    """Delete with `uid` as precondition (409 when another object holds the name now);
+    False when it is gone already. Foreground by default: a StatefulSet is gone once its
+    pods are."""
     typed, suffix = api_for(api, kind)
     body = client.V1DeleteOptions(
-        propagation_policy="Foreground", preconditions=client.V1Preconditions(uid=uid)
+        propagation_policy=propagation, preconditions=client.V1Preconditions(uid=uid)
     )
     try:
         # The API answers a delete with the object or a Status, depending on kind and
