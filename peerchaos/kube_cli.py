@@ -21,7 +21,7 @@ from peerchaos import ensemble as ens
 from peerchaos import nemesis
 from peerchaos.errors import UsageError
 from peerchaos.manifests import render
-from peerchaos.runtime.kubernetes import KubernetesRuntime
+from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
 from peerchaos.spec import EnsembleSpec, load_spec
 
@@ -134,8 +134,9 @@ def fault(
         return
     if target is None:
         raise UsageError(f"fault {action}: needs a TARGET (a pod name, leader, follower, random)")
-    # A dry run cannot ask the peers who leads; it takes pod names only.
-    pod = target if dry else ens.pick_target(runtime, target)
+    # A dry run cannot ask the peers who leads; it takes pod names only. A peer's name
+    # goes to the fault as it is, which proves the pod is the ensemble's (or says why not).
+    pod = target if dry or target in spec.pod_names() else ens.pick_target(runtime, target)
     t = nemesis.by_hand(runtime, action, pod)
     if dry:
         _print_plan(runtime)
@@ -164,5 +165,7 @@ def down(
     shutil.rmtree(_state_dir(spec), ignore_errors=True)
     for line in removed:
         click.echo(f"deleted {line}")
-    if not removed:
+    for line in runtime.kept:  # objects of the ensemble's names that are not its own
+        click.echo(f"kept {line}", file=sys.stderr)
+    if not removed and not runtime.kept:
         click.echo("nothing was there", file=sys.stderr)

@@ -3,11 +3,19 @@
 The templates live under `workloads/manifests/` (data, not code). The result is a list
 of plain dicts in apply order: StatefulSet, headless Service, client Service, PDB, and —
 in the selectorless form — the hand-written Endpoints of the client Service.
+
+Every object carries the ownership labels (`app.kubernetes.io/managed-by: peerchaos`,
+`peerchaos.io/ensemble: <name>`) and the deploy's id (annotation `peerchaos.io/deploy-id`);
+the pods get the labels through the pod template, the data claims through the claim
+template, and every selector includes the ensemble label, so nothing of another team's
+that happens to be labelled `app=<name>` is selected, adopted or guarded.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +28,27 @@ from peerchaos.spec import EnsembleSpec
 # PEERCHAOS_WORKLOADS points elsewhere for other layouts.
 WORKLOADS_DIR = Path(os.environ.get("PEERCHAOS_WORKLOADS", Path(__file__).parents[1] / "workloads"))
 
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGER = "peerchaos"
+ENSEMBLE_LABEL = "peerchaos.io/ensemble"
+DEPLOY_ID_ANNOTATION = "peerchaos.io/deploy-id"
+
 TEMPLATE_ORDER = (
     "statefulset.yaml.j2",
     "headless-service.yaml.j2",
     "client-service.yaml.j2",
     "pdb.yaml.j2",
 )
+
+
+def ownership_labels(ensemble: str) -> dict[str, str]:
+    """The labels that make an object this ensemble's (and peerchaos's)."""
+    return {MANAGED_BY_LABEL: MANAGER, ENSEMBLE_LABEL: ensemble}
+
+
+def new_deploy_id() -> str:
+    """An id for one deploy: its UTC time and 8 random hex digits (`20261126T213844Z-1f2e3d4c`)."""
+    return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(4)}"
 
 
 def initial_pod_address(spec: EnsembleSpec, ordinal: int) -> str:
@@ -51,13 +74,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render(spec: EnsembleSpec) -> list[dict[str, Any]]:
-    """The objects for `spec`, in the order a runtime applies them."""
+def render(spec: EnsembleSpec, deploy_id: str | None = None) -> list[dict[str, Any]]:
+    """The objects for `spec`, in the order a runtime applies them, stamped with
+    `deploy_id` (a new one when not given)."""
     env = _environment()
     names = list(TEMPLATE_ORDER)
     if spec.selectorless.enabled:
         names.append("endpoints.yaml.j2")
-    context = {"spec": spec, "endpoint_addresses": endpoint_addresses(spec)}
+    context = {
+        "spec": spec,
+        "endpoint_addresses": endpoint_addresses(spec),
+        "deploy_id": deploy_id or new_deploy_id(),
+    }
     return [yaml.safe_load(env.get_template(name).render(**context)) for name in names]
 
 

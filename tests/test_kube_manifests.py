@@ -130,6 +130,33 @@ def test_the_experiments_cover_bootstrap_and_selectorless(monkeypatch: pytest.Mo
         assert all("selector" not in service["spec"] for service in client)
 
 
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_object_carries_the_ownership_labels_and_the_deploy_id(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the runtime proves before it patches or deletes anything: both labels on every
+    object, on the pods (pod template) and the claims (claim template), the ensemble label
+    in every selector, and one deploy id per render."""
+    monkeypatch.chdir(REPO)
+    spec = experiment_spec(path)
+    owner = {"app.kubernetes.io/managed-by": "peerchaos", "peerchaos.io/ensemble": spec.name}
+    objects = render(spec, deploy_id="20261126T213844Z-1f2e3d4c")
+    for obj in objects:
+        meta = obj["metadata"]
+        assert owner.items() <= meta["labels"].items(), obj["kind"]
+        assert meta["annotations"]["peerchaos.io/deploy-id"] == "20261126T213844Z-1f2e3d4c"
+    statefulset = objects[0]
+    assert owner.items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    for claim in statefulset["spec"]["volumeClaimTemplates"]:
+        assert owner.items() <= claim["metadata"]["labels"].items()
+    selectors = [o["spec"]["selector"] for o in objects if "selector" in o.get("spec", {})]
+    selectors = [s.get("matchLabels", s) for s in selectors]
+    assert len(selectors) >= 3  # StatefulSet, PDB and at least the headless Service
+    assert all(s["peerchaos.io/ensemble"] == spec.name for s in selectors)
+    ids = {render(spec)[0]["metadata"]["annotations"]["peerchaos.io/deploy-id"] for _ in range(3)}
+    assert len(ids) == 3
+
+
 def test_the_default_spec_validates() -> None:
     objects = render(load_spec(None))
     assert len(objects) == 4

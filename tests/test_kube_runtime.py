@@ -18,11 +18,11 @@ import pytest
 
 from peerchaos import nemesis
 from peerchaos.errors import PeerchaosError, UsageError
-from peerchaos.manifests import render
+from peerchaos.manifests import ownership_labels, render
 from peerchaos.runtime import open_runtime
-from peerchaos.runtime.kubeexec import MARKER
-from peerchaos.runtime.kubeobjects import partition_policy
-from peerchaos.runtime.kubernetes import KubernetesRuntime
+from peerchaos.runtime.kubernetes.objects import partition_policy
+from peerchaos.runtime.kubernetes.podexec import MARKER
+from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.spec import parse_spec
 
 from conftest import REPO, wait_until
@@ -180,7 +180,7 @@ def test_partition_isolates_groups_with_network_policies_and_heal_removes_them(
 
 
 def test_the_partition_policy_is_a_valid_network_policy() -> None:
-    policy = partition_policy(SPEC, 0, ["zk-0"])
+    policy = partition_policy(SPEC, 0, ["zk-0"], "20261126T000000Z-00000000")
     kubernetes_validate.validate(policy, kubernetes_validate.latest_version(), strict=True)
 
 
@@ -190,9 +190,16 @@ def test_pods_outside_the_ensemble_selector_are_never_touched(
     fake.cluster.add_pod(NS, "zk-9", {"app": "zk"}, {"containers": [{"name": "zookeeper"}]})
     with pytest.raises(UsageError, match="not one of the ensemble's"):
         deployed.kill("zk-9")
-    # A pod with an ensemble name but without its selector (someone else's pod).
+    # A pod with an ensemble name but without its labels (someone else's pod).
     pod = fake.cluster.objects[("pods", NS, "zk-2")]
     pod["metadata"]["labels"] = {"app": "billing"}
+    for fault in (deployed.kill, deployed.make_unready, deployed.pause):
+        with pytest.raises(
+            UsageError, match=f"^Pod {NS}/zk-2: lacks the label app.kubernetes.io/managed-by="
+        ):
+            fault("zk-2")
+    # Ownership labels but not the ensemble's selector: still not one of its peers.
+    pod["metadata"]["labels"] = {**ownership_labels("zk"), "app": "billing"}
     for fault in (deployed.kill, deployed.make_unready, deployed.pause):
         with pytest.raises(UsageError, match="lacks the ensemble's selector app=zk"):
             fault("zk-2")

@@ -168,6 +168,13 @@ def test_faults_on_unknown_pods_are_one_line_errors(healthy: LocalRuntime) -> No
         healthy.partition([["zk-7"]])
     with pytest.raises(UsageError, match="has a selector"):
         healthy.delete_endpoints("zk-cs")
+    for action in (healthy.delete_endpoints, healthy.restore_endpoints):
+        with pytest.raises(
+            UsageError,
+            match=r"^endpoints default/kubernetes: not one of the ensemble's Services "
+            r"\(zk-hs, zk-cs\); refusing to touch it$",
+        ):
+            action("kubernetes")
 
 
 def test_unready_drops_pod_from_dns_without_publishing_not_ready(

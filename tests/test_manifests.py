@@ -49,8 +49,12 @@ def test_statefulset_identity(replicas: int, policy: str) -> None:
     assert statefulset["spec"]["replicas"] == replicas
     assert statefulset["spec"]["serviceName"] == "peers"
     assert statefulset["spec"]["podManagementPolicy"] == policy
-    assert statefulset["spec"]["selector"]["matchLabels"] == {"app": "zoo"}
-    assert statefulset["spec"]["template"]["metadata"]["labels"] == {"app": "zoo"}
+    selector = {"app": "zoo", "peerchaos.io/ensemble": "zoo"}
+    assert statefulset["spec"]["selector"]["matchLabels"] == selector
+    assert statefulset["spec"]["template"]["metadata"]["labels"] == {
+        **selector,
+        "app.kubernetes.io/managed-by": "peerchaos",
+    }
 
 
 @pytest.mark.parametrize("replicas", [1, 3, 7])
@@ -176,7 +180,7 @@ def test_headless_service(publish: bool) -> None:
     service = find(_objects(publish_not_ready_addresses=publish, dns_ttl_s=30), "Service", "zk-hs")
     assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["publishNotReadyAddresses"] is publish
-    assert service["spec"]["selector"] == {"app": "zk"}
+    assert service["spec"]["selector"] == {"app": "zk", "peerchaos.io/ensemble": "zk"}
     assert service["metadata"]["annotations"]["peerchaos.io/dns-ttl-seconds"] == "30"
     assert [(p["name"], p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [
         ("server", 2888, 2888),
@@ -188,7 +192,7 @@ def test_client_service_selects_the_pods() -> None:
     service = find(_objects(client_service={"name": "clients", "port": 2281}), "Service", "clients")
     assert service["spec"]["type"] == "ClusterIP"
     assert "clusterIP" not in service["spec"]
-    assert service["spec"]["selector"] == {"app": "zk"}
+    assert service["spec"]["selector"] == {"app": "zk", "peerchaos.io/ensemble": "zk"}
     assert service["spec"]["ports"] == [{"name": "client", "port": 2281, "targetPort": 2281}]
 
 
@@ -196,7 +200,9 @@ def test_pdb_allows_one_unavailable() -> None:
     pdb = find(_objects(name="zoo"), "PodDisruptionBudget", "zoo-pdb")
     assert pdb["apiVersion"] == "policy/v1"
     assert pdb["spec"]["maxUnavailable"] == 1
-    assert pdb["spec"]["selector"] == {"matchLabels": {"app": "zoo"}}
+    assert pdb["spec"]["selector"] == {
+        "matchLabels": {"app": "zoo", "peerchaos.io/ensemble": "zoo"}
+    }
 
 
 def test_no_endpoints_unless_selectorless() -> None:

@@ -56,7 +56,7 @@ def open_session(configuration: dict[str, Any] | None, title: str = "") -> Sessi
 def make_runtime(config: ExperimentConfig, state_dir: Path, owns: bool) -> Runtime:
     """The runtime the configuration names, keeping its state in `state_dir`."""
     if config.runtime == "kubernetes":
-        from peerchaos.runtime.kubernetes import KubernetesRuntime
+        from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 
         return KubernetesRuntime(
             config.spec,

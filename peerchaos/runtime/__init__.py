@@ -22,7 +22,7 @@ def open_runtime(locator: dict[str, Any]) -> Runtime:
 
         return LocalRuntime(locator["state_dir"])
     if kind == "kubernetes":
-        from peerchaos.runtime.kubernetes import KubernetesRuntime
+        from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
         from peerchaos.spec import parse_spec
 
         return KubernetesRuntime(

@@ -332,6 +332,12 @@ class ControlPlane:
                 await asyncio.to_thread(apply_rules, pod.netns, blocked.get(pod.name, []))
 
     def endpoints_change(self, service: str, delete: bool) -> float:
+        own = [svc.name for svc in self.ensemble.services]
+        if service not in own:
+            raise UsageError(
+                f"endpoints {self.ensemble.namespace}/{service}: not one of the ensemble's "
+                f"Services ({', '.join(own)}); refusing to touch it"
+            )
         svc = self.ensemble.service(service)
         if svc.selector is not None:
             raise UsageError(

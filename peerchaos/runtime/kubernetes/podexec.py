@@ -12,7 +12,7 @@ from kubernetes import client
 from kubernetes.stream import stream
 
 from peerchaos.errors import PeerchaosError
-from peerchaos.runtime.kubeapi import call
+from peerchaos.runtime.kubernetes.api import call
 
 CONTAINER = "zookeeper"
 MARKER = "/tmp/peerchaos-unready"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from kubernetes import client, config
@@ -24,13 +25,14 @@ T = TypeVar("T")
 
 ALLOW_LABEL = "peerchaos.io/allow"
 
-# kind -> (API class, method suffix): create_<suffix>, patch_<suffix>, delete_<suffix>.
+# kind -> (API class, method suffix): read_, create_, patch_, delete_<suffix>.
 KINDS: dict[str, tuple[type, str]] = {
     "StatefulSet": (client.AppsV1Api, "namespaced_stateful_set"),
     "Service": (client.CoreV1Api, "namespaced_service"),
     "Endpoints": (client.CoreV1Api, "namespaced_endpoints"),
     "PodDisruptionBudget": (client.PolicyV1Api, "namespaced_pod_disruption_budget"),
     "NetworkPolicy": (client.NetworkingV1Api, "namespaced_network_policy"),
+    "PersistentVolumeClaim": (client.CoreV1Api, "namespaced_persistent_volume_claim"),
 }
 
 
@@ -91,9 +93,10 @@ def missing(action: Callable[[], T]) -> T | None:
         raise
 
 
-def _api_for(api: client.ApiClient, kind: str) -> tuple[Any, str]:
+def api_for(api: client.ApiClient, kind: str) -> tuple[Any, str]:
+    """The typed API serving `kind` and its method suffix."""
     if kind not in KINDS:
-        raise UsageError(f"{kind}: not a kind peerchaos applies ({', '.join(KINDS)})")
+        raise UsageError(f"{kind}: not a kind peerchaos handles ({', '.join(KINDS)})")
     cls, suffix = KINDS[kind]
     return cls(api), suffix
 
@@ -103,33 +106,18 @@ def describe(obj: dict[str, Any]) -> str:
     return f"{obj.get('kind')} {meta.get('namespace')}/{meta.get('name')}"
 
 
-def apply_object(api: client.ApiClient, obj: dict[str, Any]) -> str:
-    """Create the object, or patch it when it exists already; returns what was done."""
-    typed, suffix = _api_for(api, obj["kind"])
-    name, namespace = obj["metadata"]["name"], obj["metadata"]["namespace"]
-    try:
-        getattr(typed, f"create_{suffix}")(namespace, obj)
-        return f"created {describe(obj)}"
-    except ApiException as error:
-        if error.status != 409:
-            raise PeerchaosError(f"kubernetes: create {describe(obj)}: {reason(error)}") from None
-    call(f"patch {describe(obj)}", lambda: getattr(typed, f"patch_{suffix}")(name, namespace, obj))
-    return f"patched {describe(obj)}"
-
-
-def delete_object(api: client.ApiClient, kind: str, namespace: str, name: str) -> bool:
-    """Delete one object in the foreground; False when it was not there."""
-    typed, suffix = _api_for(api, kind)
-    body = client.V1DeleteOptions(propagation_policy="Foreground")
-
-    def delete() -> Any:
-        # The API answers a delete with the object or a Status, depending on kind and
-        # version; nothing here reads it, so it is not parsed into a model.
-        return getattr(typed, f"delete_{suffix}")(
-            name, namespace, body=body, _preload_content=False
-        )
-
-    return call(f"delete {kind} {namespace}/{name}", lambda: missing(delete)) is not None
+def cluster_dns(core: client.CoreV1Api, in_a_pod: bool) -> tuple[str, int]:
+    """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
+    if in_a_pod:
+        for line in Path("/etc/resolv.conf").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "nameserver":
+                return parts[1], 53
+    service = call(
+        "read service kube-system/kube-dns",
+        lambda: core.read_namespaced_service("kube-dns", "kube-system"),
+    )
+    return service.spec.cluster_ip, 53
 
 
 def check_namespace(api: client.ApiClient, namespace: str) -> None:

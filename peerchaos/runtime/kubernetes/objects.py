@@ -1,7 +1,8 @@
 """Kubernetes objects as the runtime seam sees them, and the ones the runtime writes.
 
 `pod_info` and `endpoints_info` read the client's models into `PodInfo` and
-`EndpointsInfo`; `partition_policy` is the NetworkPolicy that isolates one group of peers.
+`EndpointsInfo`; `partition_policy` is the NetworkPolicy that isolates one group of peers
+(with the ensemble's ownership labels, so heal and teardown can tell it from others').
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from kubernetes import client
 
+from peerchaos.manifests import DEPLOY_ID_ANNOTATION, ENSEMBLE_LABEL, ownership_labels
 from peerchaos.runtime.base import EndpointsInfo, PodInfo
 from peerchaos.spec import EnsembleSpec
 
@@ -53,9 +55,10 @@ def endpoints_info(service: str, found: client.V1Endpoints | None) -> EndpointsI
     return EndpointsInfo(service, tuple(sorted(ready)), tuple(sorted(not_ready)))
 
 
-def restorable(api: client.ApiClient, found: client.V1Endpoints) -> dict[str, Any]:
-    """An Endpoints object as it can be created again: no uid, version or timestamps."""
-    kept = api.sanitize_for_serialization(found)
+def restorable(found: dict[str, Any]) -> dict[str, Any]:
+    """An Endpoints object (as read) as it can be created again: no uid, version or
+    timestamps."""
+    kept = copy.deepcopy(found)
     meta = kept.get("metadata", {})
     kept["metadata"] = {
         k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta
@@ -63,13 +66,23 @@ def restorable(api: client.ApiClient, found: client.V1Endpoints) -> dict[str, An
     return {"apiVersion": "v1", "kind": "Endpoints", **kept}
 
 
-def partition_policy(spec: EnsembleSpec, index: int, group: list[str]) -> dict[str, Any]:
+def partition_policy(
+    spec: EnsembleSpec, index: int, group: list[str], deploy_id: str
+) -> dict[str, Any]:
     """A NetworkPolicy letting the group's peers talk among themselves and with anything
-    that is not a peer (clients, observers, DNS), but not with the other peers."""
+    that is not a peer (clients, observers, DNS), but not with the other peers. It
+    selects by the ensemble label, so it never applies to another team's pods."""
     app = spec.name
-    same_group = {"podSelector": {"matchExpressions": [_in(POD_NAME_LABEL, group)]}}
+    same_group = {
+        "podSelector": {
+            "matchLabels": {ENSEMBLE_LABEL: app},
+            "matchExpressions": [_in(POD_NAME_LABEL, group)],
+        }
+    }
     not_a_peer = {
-        "podSelector": {"matchExpressions": [{"key": "app", "operator": "NotIn", "values": [app]}]}
+        "podSelector": {
+            "matchExpressions": [{"key": ENSEMBLE_LABEL, "operator": "NotIn", "values": [app]}]
+        }
     }
     other_namespaces = {
         "namespaceSelector": {
@@ -89,11 +102,12 @@ def partition_policy(spec: EnsembleSpec, index: int, group: list[str]) -> dict[s
         "metadata": {
             "name": f"peerchaos-partition-{app}-{index}",
             "namespace": spec.namespace,
-            "labels": {PARTITION_LABEL: "partition", "app.kubernetes.io/managed-by": "peerchaos"},
+            "labels": {PARTITION_LABEL: "partition", **ownership_labels(app)},
+            "annotations": {DEPLOY_ID_ANNOTATION: deploy_id},
         },
         "spec": {
             "podSelector": {
-                "matchLabels": {"app": app},
+                "matchLabels": {"app": app, ENSEMBLE_LABEL: app},
                 "matchExpressions": [_in(POD_NAME_LABEL, group)],
             },
             "policyTypes": ["Ingress", "Egress"],
