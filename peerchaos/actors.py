@@ -30,8 +30,8 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 import ray
 
 from peerchaos.client import LoadProfile, LoadWorker
-from peerchaos.events import JsonlAppender
 from peerchaos.dnsprobe import DnsProbe
+from peerchaos.events import JsonlAppender
 from peerchaos.probes import RoleProbe
 
 _ray_temp_dir: str | None = None

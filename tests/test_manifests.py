@@ -96,16 +96,25 @@ def test_zookeeper_settings_in_env_and_ports() -> None:
 
 
 @pytest.mark.parametrize(
-    ("cache", "flags"),
+    ("cache", "negative", "lines"),
     [
-        (None, "-Xmx256m"),
-        (0, "-Xmx256m -Dsun.net.inetaddr.ttl=0"),
-        (-1, "-Xmx256m -Dsun.net.inetaddr.ttl=-1"),
-        (5, "-Xmx256m -Dsun.net.inetaddr.ttl=5"),
+        (None, None, None),
+        (0, None, "networkaddress.cache.ttl=0 networkaddress.cache.negative.ttl=0"),
+        (-1, None, "networkaddress.cache.ttl=-1 networkaddress.cache.negative.ttl=-1"),
+        (5, 10, "networkaddress.cache.ttl=5 networkaddress.cache.negative.ttl=10"),
+        (None, 2, "networkaddress.cache.negative.ttl=2"),
     ],
 )
-def test_jvm_dns_cache_only_when_set(cache: int | None, flags: str) -> None:
-    assert _env(_objects(jvm_dns_cache_s=cache))["JVMFLAGS"] == flags
+def test_jvm_dns_caches_only_when_set(cache: int | None, negative: int | None, lines: str) -> None:
+    """The JVM's DNS caches are security properties (java.security sets the negative one,
+    which a -Dsun.net.inetaddr.* flag cannot override — it used to be set that way, and
+    failed lookups stayed cached 10 s): the container writes PEERCHAOS_JVM_DNS to a file
+    and points -Djava.security.properties at it."""
+    env = _env(_objects(jvm_dns_cache_s=cache, jvm_dns_negative_cache_s=negative))
+    assert env["JVMFLAGS"] == "-Xmx256m"
+    assert env.get("PEERCHAOS_JVM_DNS") == lines
+    command = _container(_objects(jvm_dns_cache_s=cache))["command"][-1]
+    assert "-Djava.security.properties=/tmp/peerchaos-jvm-dns.security" in command
 
 
 def test_heap_in_jvmflags() -> None:

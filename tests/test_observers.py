@@ -15,10 +15,10 @@ import pytest
 
 from peerchaos import ensemble as ens
 from peerchaos.client import LoadProfile, LoadWorker
+from peerchaos.dnsprobe import DnsProbe
 from peerchaos.events import JsonlAppender, read_jsonl
 from peerchaos.history import read_jsonl as read_history
 from peerchaos.observe import ObserverConfig, Observers, collect, summarize
-from peerchaos.dnsprobe import DnsProbe
 from peerchaos.probes import Poller, RoleProbe
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.local.dns import ClusterDNSServer, DnsRecords

@@ -68,14 +68,22 @@ def log_redundancy(
     if fault in ("kill", "pause"):
         left.update({pod: t_fault for pod in victims})
     back: dict[str, float] = {}
+    seen_out: set[str] = set()  # a victim's lane still names its old state until the exit
     times = sorted({t for pod in pods for t, _ in lanes[pod] if t_fault < t <= until})
     dipped, full = False, None
     for t in [t_fault, *times]:
         states = {pod: _state_at(lanes[pod], t) for pod in pods}
         for pod, state in states.items():
-            if state not in LOG_SERVING and pod not in left and t > t_fault:
-                left[pod] = t
-            if state in LOG_SERVING and pod in left and pod not in back and t > left[pod]:
+            if state not in LOG_SERVING and t > t_fault:
+                left.setdefault(pod, t)
+                seen_out.add(pod)
+            if (
+                state in LOG_SERVING
+                and pod in left
+                and pod in seen_out
+                and pod not in back
+                and t > left[pod]
+            ):
                 back[pod] = t
         everyone = all(
             state in LOG_SERVING and (pod not in left or pod in back)

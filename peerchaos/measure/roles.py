@@ -105,6 +105,9 @@ class Service:
         self.target_epoch = won["epoch"] if won["epoch"] is not None else self.before
         self.new_leader = won["leader"]
         self.left: dict[str, float] = {}  # pod -> when it first left service in the trial
+        # A killed or paused victim left at the fault, but counts as back only once it was
+        # seen out of service: an answer that raced the signal is not a comeback.
+        self.seen_out: set[str] = set()
         if fault in LEAVES_AT_FAULT:
             self.left.update({pod: t_fault for pod in victims})
 
@@ -113,7 +116,7 @@ class Service:
         if e is None or e["mode"] not in SERVING:
             return False
         if pod in self.left:
-            return e["t"] > self.left[pod]
+            return e["t"] > self.left[pod] and pod in self.seen_out
         if self.target_epoch > self.before and pod != self.new_leader:
             # A new leader came; a peer that never left service still follows the old one.
             return (e.get("epoch") or -1) >= self.target_epoch
@@ -123,8 +126,9 @@ class Service:
         for t, latest in replay(self.roles, self.t_fault, self.until):
             if t > self.t_fault:
                 for pod, e in latest.items():
-                    if pod not in self.left and e["t"] > self.t_fault and e["mode"] not in SERVING:
-                        self.left[pod] = e["t"]
+                    if e["t"] > self.t_fault and e["mode"] not in SERVING:
+                        self.left.setdefault(pod, e["t"])
+                        self.seen_out.add(pod)
             yield t, latest
 
 
