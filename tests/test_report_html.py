@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -89,3 +90,27 @@ def test_the_dom_shows_the_verdict_and_every_image_is_inline_png(page: tuple[Pat
         with Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))) as image:
             image.verify()  # a whole PNG: it loads
     assert "http://" not in dom and "https://" not in dom  # nothing fetched from outside
+
+
+STALE = DATA / "zk-leader-kill-stale" / "20261201T093939Z-d5f3"
+
+
+def test_the_rendered_page_shows_redundancy_and_the_stale_address(tmp_path: Path) -> None:
+    run = RunDir(shutil.copytree(STALE, tmp_path / "run"))
+    html = write_reports(run)["report.html"]
+    done = chromium(tmp_path / "profile", "--dump-dom", html.as_uri())
+    dom = done.stdout
+    assert "</html>" in dom, done.stderr[-2000:]
+    summary = json.loads(run.summary.read_text())
+    second = summary["trials"][1]
+    metrics = summary["metrics"]["full_redundancy_s"]
+    key_figures = dom[dom.index('id="metrics"') : dom.index('id="figures"')]
+    assert "full redundancy (every peer serving again)" in key_figures
+    assert f"{metrics['p95']:.3f} s" in key_figures
+    trials = dom[dom.index('id="trials"') :]
+    row = re.search(r"<tr><td>2</td>(.*?)</tr>", trials, re.S)
+    assert row is not None
+    assert f"{second['full_redundancy_s']:.3f} s" in row.group(1)
+    notes = trials[trials.index('id="trial-notes-2"') :]
+    assert "zk-0 kept dialling zk-2 at its old address 10.244.0.12" in notes[:4000]
+    assert len(re.findall(r'<img[^>]*\ssrc="data:image/png;base64,', dom)) == 7

@@ -240,7 +240,7 @@ def test_report_command_prints_the_page_and_fails_in_one_line(tmp_path: Path) ->
 
 
 def test_a_re_elected_victim_is_named_not_left_blank() -> None:
-    from peerchaos.report.tables import DASH, trial_rows
+    from peerchaos.report.trialrows import DASH, trial_rows
 
     trial = {"fault": {"fault": "kill", "pod": "zk-2"}, "t_fault": 10.0, "election_time_s": None}
     blank, named = trial_rows([trial, {**trial, "victim_re_elected": True}], 0.0)

@@ -19,10 +19,22 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from peerchaos.progress import status
-from peerchaos.report import charts, clientops, distributions, plots, tables
+from peerchaos.report import (
+    charts,
+    clientops,
+    distributions,
+    dnsrows,
+    keyfigures,
+    plots,
+    tables,
+    trialnotes,
+    trialrows,
+)
 from peerchaos.report.evidence import Evidence, load
 from peerchaos.report.pages import render_html, render_markdown, write_text
 from peerchaos.report.timeline import Timeline, build_timeline, run_span
+from peerchaos.report.trialrows import AFTER_EFFECTS, fault_text, independent
+from peerchaos.report.values import DASH, trial_figure
 from peerchaos.report.verdict import Verdict, judge
 from peerchaos.rundir import RunDir
 
@@ -69,16 +81,31 @@ def _guarded(what: str, build: Callable[[], Any], default: Any, notes: list[str]
         return default
 
 
+def run_start(evidence: Evidence, observed: float | None) -> float | None:
+    """When the run started (meta.json); else — or when meta.json says a time after it —
+    when the observation started (`observed`)."""
+    started = evidence.meta.get("started")
+    if not isinstance(started, int | float) or isinstance(started, bool):
+        return observed
+    return float(started) if observed is None or started <= observed else observed
+
+
 def _trial_caption(i: int, trial: dict[str, Any]) -> str:
-    fault = trial.get("fault") if isinstance(trial.get("fault"), dict) else {}
-    parts = [f"trial {i}: {fault.get('fault', '?')} {fault.get('pod') or ''}".rstrip()]
-    election, write = trial.get("election_time_s"), trial.get("write_recovery_s")
-    if isinstance(election, int | float):
-        parts.append(f"new leader {trial.get('new_leader')} after {election:.3f} s")
+    mark = f" ({AFTER_EFFECTS} after-effects)" if independent(trial) is False else ""
+    parts = [f"trial {i}{mark}: {fault_text(trial.get('fault'))}"]
+    election = trial_figure(trial, "election_time_s")
+    if election != DASH:
+        parts.append(f"new leader {trial.get('new_leader') or '?'} after {election}")
     elif trial.get("victim_re_elected"):
         parts.append("the restarted victim won the election again")
-    if isinstance(write, int | float):
-        parts.append(f"writes back after {write:.3f} s")
+    for key, words in (
+        ("full_redundancy_s", "full redundancy after {}"),
+        ("zero_tolerance_s", "{} at zero tolerance"),
+        ("write_recovery_s", "writes back after {}"),
+    ):
+        text = trial_figure(trial, key)
+        if text != DASH:
+            parts.append(words.format(text))
     return ", ".join(parts)
 
 
@@ -89,21 +116,27 @@ def _jobs(
     trials = evidence.trials
     jobs: list[tuple[str, str, str, Callable[[], Figure]]] = []
     timeline = _guarded(
-        "the timeline", lambda: build_timeline(evidence.events, evidence.truth, trials), None, notes
+        "the timeline",
+        lambda: build_timeline(evidence.events, evidence.truth, trials, evidence.replicas),
+        None,
+        notes,
     )
     if timeline is not None:
         drawn: list[plots.TimelineFigure] = []
+        # x is seconds since the run started, as the trials' "at" column.
+        t0 = run_start(evidence, timeline.start) or timeline.start
 
         def overview() -> plots.TimelineFigure:
             # Drawn once, on first use; the zoom panels re-frame the same figure.
             if not drawn:
-                drawn.append(plots.TimelineFigure(timeline, ops, timeline.start, evidence.title))
+                drawn.append(plots.TimelineFigure(timeline, ops, t0, evidence.title))
             return drawn[0]
 
         summary = (
-            f"{len(timeline.bands)} fault(s) shaded from injection to heal; "
-            f"{len(timeline.peers)} peers, {len(timeline.dns)} DNS lanes, "
-            f"{len(ops)} completed client ops"
+            f"{len(timeline.bands)} fault(s) shaded from injection to heal; the top lane "
+            f"marks zero fault tolerance (at most {timeline.bare_majority} peers serving); "
+            f"{len(timeline.peers)} peers (thin strip: each peer's own log), "
+            f"{len(timeline.dns)} DNS lanes, {len(ops)} completed client ops"
         )
         whole = (timeline.start, timeline.end, evidence.title)
         jobs.append(
@@ -116,7 +149,11 @@ def _jobs(
         notes,
     )
     if strips:
-        caption = f"{len(trials)} observed trial(s); hollow diamonds are ground truth"
+        caption = (
+            f"{len(trials)} observed trial(s); hollow diamonds are ground truth (peer logs, "
+            "the runtime's DNS truth); open triangles at a bound are censored values "
+            '("> X s": the trial\'s window ended first)'
+        )
         jobs.append(
             (
                 "distributions",
@@ -167,7 +204,8 @@ def context(
     notes: list[str],
 ) -> dict[str, Any]:
     """What both page templates render."""
-    t0 = run_span(evidence.events)[0] if evidence.events else None
+    # "at" counts from the run's start (as `at_s`); older summaries lack `at_s`.
+    t0 = run_start(evidence, run_span(evidence.events)[0] if evidence.events else None)
     notes = list(notes)
     unjudged = Verdict("incomplete", "Incomplete: the verdict could not be judged", "unknown")
     trials = evidence.summary.get("trials") or []
@@ -183,11 +221,18 @@ def context(
             notes,
         ),
         "metrics": _guarded(
-            "the metrics table", lambda: tables.metric_rows(evidence.summary), [], notes
+            "the key figures",
+            lambda: keyfigures.metric_rows(evidence.summary, evidence.trials),
+            [],
+            notes,
         ),
         "figures": figures,
-        "trials": _guarded("the trials table", lambda: tables.trial_rows(trials, t0), [], notes),
-        "dns": _guarded("the DNS table", lambda: tables.dns_rows(evidence.trials), [], notes),
+        "trials": _guarded("the trials table", lambda: trialrows.trial_rows(trials, t0), [], notes),
+        "trial_legend": trialrows.LEGEND,
+        "trial_notes": _guarded(
+            "the trial notes", lambda: trialnotes.trial_notes(trials), [], notes
+        ),
+        "dns": _guarded("the DNS table", lambda: dnsrows.dns_rows(evidence.trials), [], notes),
         "ops": clientops.counts(ops),
         "environment": _guarded("the environment", lambda: tables.environment(evidence), [], notes),
         "spec_json": tables.spec_json(evidence),

@@ -2,7 +2,8 @@
 
 Like `plots.py`, these draw data built elsewhere (`distributions.py`, `trend.py`) on a
 bare Agg `Figure`. Ground-truth strips are hollow and grey so a measured strip and the
-reference it is judged against read as a pair.
+reference it is judged against read as a pair; censored values are open triangles at
+their lower bound, never a dot at a value they did not reach.
 """
 
 from __future__ import annotations
@@ -11,35 +12,60 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from peerchaos.measure.stats import Value
 from peerchaos.report.distributions import Strip
+from peerchaos.report.values import value_text
 
 if TYPE_CHECKING:
     from peerchaos.report.trend import Slo, TrendRun
 
-GROUP_COLOURS = {"election": "#1a7a3a", "recovery": "#2b7bba", "dns": "#e8650a"}
+GROUP_COLOURS = {
+    "election": "#1a7a3a",
+    "redundancy": "#8e1b1b",
+    "clients": "#2b7bba",
+    "dns": "#e8650a",
+}
 TRUTH_COLOUR = "#6b6b6b"
 DPI = 100
 
 
-def draw_strips(strips: list[Strip], title: str) -> Figure:
-    """One row per strip: every trial's value, p50 (solid tick) and p95 (dashed tick)."""
-    fig = Figure(figsize=(14, 0.55 * len(strips) + 1.4), dpi=DPI)
-    ax = fig.add_axes(
-        (0.2, 0.9 / (0.55 * len(strips) + 1.4), 0.6, 1 - 1.35 / (0.55 * len(strips) + 1.4))
+def _tick(ax: Axes, value: Value | None, y: float, style: str, width: float) -> None:
+    """A p50 / p95 tick; a censored statistic sits at its bound with a ">"."""
+    if value is None:
+        return
+    x = value.at_least if value.censored else value.s
+    if x is None:
+        return
+    ax.plot(
+        [x] * 2, [y - 0.34, y + 0.34], color="black", linewidth=width, linestyle=style, zorder=4
     )
+    if value.censored:
+        ax.text(x, y + 0.36, ">", fontsize=9, ha="left", va="bottom", color="black", zorder=4)
+
+
+def draw_strips(strips: list[Strip], title: str) -> Figure:
+    """One row per strip: every trial's value, p50 (solid tick) and p95 (dashed tick).
+
+    A censored value (the trial's window ended first) is an open triangle pointing right
+    at its lower bound; a censored p50 / p95 carries a ">" and reads "> X s".
+    """
+    height = 0.55 * len(strips) + 1.4
+    fig = Figure(figsize=(14, height), dpi=DPI)
+    ax = fig.add_axes((0.2, 0.9 / height, 0.54, 1 - 1.35 / height))
     rng = np.random.default_rng(0)  # fixed jitter: the same run draws the same picture
     rows = len(strips)
     for i, strip in enumerate(strips):
         y = rows - 1 - i
         colour = TRUTH_COLOUR if strip.truth else GROUP_COLOURS.get(strip.group, "#444444")
-        jitter = rng.uniform(-0.18, 0.18, strip.n)
+        reached, bounds = strip.reached, strip.censored
         if strip.truth:
             ax.scatter(
-                strip.values,
-                y + jitter,
+                reached,
+                y + rng.uniform(-0.18, 0.18, len(reached)),
                 s=36,
                 marker="D",
                 facecolors="none",
@@ -49,20 +75,29 @@ def draw_strips(strips: list[Strip], title: str) -> Figure:
             )
         else:
             ax.scatter(
-                strip.values, y + jitter, s=30, color=colour, alpha=0.8, linewidths=0, zorder=3
+                reached,
+                y + rng.uniform(-0.18, 0.18, len(reached)),
+                s=30,
+                color=colour,
+                alpha=0.8,
+                linewidths=0,
+                zorder=3,
             )
-        if strip.p50 is not None:
-            ax.plot([strip.p50] * 2, [y - 0.34, y + 0.34], color="black", linewidth=2, zorder=4)
-        if strip.p95 is not None:
-            ax.plot(
-                [strip.p95] * 2,
-                [y - 0.34, y + 0.34],
-                color="black",
-                linewidth=1.5,
-                linestyle="--",
-                zorder=4,
+        if bounds:
+            ax.scatter(
+                bounds,
+                y + rng.uniform(-0.18, 0.18, len(bounds)),
+                s=60,
+                marker=">",
+                facecolors="white",
+                edgecolors=colour,
+                linewidths=1.3,
+                zorder=3,
             )
-        text = f"n={strip.n}  p50 {_s(strip.p50)}  p95 {_s(strip.p95)}"
+        _tick(ax, strip.p50, y, "-", 2.0)
+        _tick(ax, strip.p95, y, "--", 1.5)
+        counted = f"n={strip.n}" + (f" ({len(bounds)} censored)" if bounds else "")
+        text = f"{counted}  p50 {value_text(strip.p50)}  p95 {value_text(strip.p95)}"
         ax.text(
             1.01, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9, color=colour
         )
@@ -70,7 +105,8 @@ def draw_strips(strips: list[Strip], title: str) -> Figure:
             ax.axhline(y - 0.5, color="#bbbbbb", linewidth=0.8)
     ax.set_yticks([rows - 1 - i for i in range(rows)], [s.label for s in strips], fontsize=9)
     ax.set_ylim(-0.6, rows - 0.4)
-    ax.set_xlim(left=min(0.0, *(min(s.values) for s in strips if s.n)) - 0.05)
+    lowest = [x for s in strips for x in (*s.reached, *s.censored)]
+    ax.set_xlim(left=min(0.0, *lowest) - 0.05 if lowest else -0.05)
     ax.set_xlabel("seconds after the fault", fontsize=9)
     ax.grid(axis="x", color="#dddddd", linewidth=0.5)
     ax.set_axisbelow(True)
@@ -86,14 +122,19 @@ def draw_strips(strips: list[Strip], title: str) -> Figure:
             linestyle="",
             label="ground truth",
         ),
+        Line2D(
+            [],
+            [],
+            marker=">",
+            color="#444444",
+            markerfacecolor="white",
+            linestyle="",
+            label="censored (> bound)",
+        ),
     ]
-    fig.legend(handles=handles, loc="lower right", ncol=3, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower right", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=11, x=0.02, ha="left")
     return fig
-
-
-def _s(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f} s"
 
 
 def draw_trend(runs: list[TrendRun], metrics: list[str], slos: list[Slo], title: str) -> Figure:

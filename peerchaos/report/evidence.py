@@ -43,6 +43,13 @@ class Evidence:
         return [t for t in trials if isinstance(t, dict) and t.get("observed", True)]
 
     @property
+    def replicas(self) -> int | None:
+        """The ensemble's size from the spec (None when the run has no meta.json)."""
+        spec = self.meta.get("spec")
+        replicas = spec.get("replicas") if isinstance(spec, dict) else None
+        return replicas if isinstance(replicas, int) and replicas > 0 else None
+
+    @property
     def title(self) -> str:
         journal_title = ((self.journal or {}).get("experiment") or {}).get("title")
         return str(self.meta.get("title") or journal_title or self.experiment)

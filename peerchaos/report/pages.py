@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 # Editable installs (the README's setup) find the repository's workloads/ here;
 # PEERCHAOS_WORKLOADS points elsewhere for other layouts (as for the manifests).
@@ -31,6 +32,12 @@ def data_uri(path: Path | str) -> str:
     except OSError:
         return ""
     return f"data:image/png;base64,{payload}"
+
+
+def inline_code(value: Any) -> Markup:
+    """Escaped text with its `backticked` settings as <code> (as Markdown shows them)."""
+    escaped = str(escape(str(value)))
+    return Markup(re.sub(r"`([^`<>]+)`", r"<code>\1</code>", escaped))
 
 
 def md_cell(value: Any) -> str:
@@ -66,7 +73,12 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        data_uri=data_uri, md_cell=md_cell, badge=badge, met=met, met_class=met_class
+        data_uri=data_uri,
+        md_cell=md_cell,
+        badge=badge,
+        met=met,
+        met_class=met_class,
+        inline_code=inline_code,
     )
     # Our own file, inlined verbatim: escaping would turn its quotes into entities.
     env.globals["stylesheet"] = lambda: Markup((TEMPLATES / "style.css").read_text())

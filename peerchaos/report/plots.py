@@ -3,8 +3,10 @@
 Figures are built with `matplotlib.figure.Figure` (the Agg canvas), never pyplot, so
 report generation holds no global state, needs no display and can run in any thread.
 Time is seconds since the run's start on every panel, zoom panels included, so a moment
-can be found in the overview and in the trial's own figure alike. What is drawn comes
-from `timeline.py` and `clientops.py`; nothing is computed here.
+can be found in the overview and in the trial's own figure alike. The lane panels (peers,
+DNS) are drawn by `panels.py`; this module lays the figure out and draws the client ops,
+the fault bands and the legend. What is drawn comes from `timeline.py` and
+`clientops.py`; nothing is computed here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
@@ -23,45 +26,25 @@ from matplotlib.transforms import blended_transform_factory
 from peerchaos.report.clientops import OUTCOMES, CompletedOps, throughput
 from peerchaos.report.clientops import window as ops_window
 from peerchaos.report.dnslanes import DNS_STATES
-from peerchaos.report.segments import Segment
-from peerchaos.report.tables import short_name
-from peerchaos.report.timeline import PEER_STATES, Timeline
+from peerchaos.report.panels import (
+    DNS_COLOURS,
+    GAP_STYLE,
+    LOG_COLOURS,
+    PEER_COLOURS,
+    REDUNDANCY_COLOUR,
+    TOLERANCE_COLOUR,
+    dns_panel,
+    empty,
+    peer_panel,
+)
+from peerchaos.report.timeline import LOG_STATES, PEER_STATES, Timeline
 
-PEER_COLOURS = {
-    "leader": "#1a7a3a",
-    "follower": "#8fd18a",
-    "looking": "#f6b043",
-    "unreachable": "#c8312e",
-    "paused": "#7b5ea7",
-    "restarting": "#9a9a9a",
-}
-DNS_COLOURS = {"current": "#a9cce3", "stale": "#e8650a", "nxdomain": "#222222", "error": "#c51b7d"}
 OP_COLOURS = {"ok": "#2b7bba", "fail": "#d7301f", "info": "#f2b705"}
 BAND_COLOUR = "#f4a6a6"
 LATENCY_TICKS = (1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 60.0)
 DPI = 100
 LANE_PANELS = 2  # peers and DNS: the panels whose lanes hide the background
 WIDTH_IN = 14.0
-
-
-def _bars(
-    ax: Axes,
-    lanes: list[tuple[list[Segment], float, float]],
-    t0: float,
-    colours: dict[str, str],
-    **style: object,
-) -> None:
-    """All (segments, y, height) rectangles of a panel as one collection: fast to draw."""
-    verts, faces = [], []
-    for segments, y, height in lanes:
-        for s in segments:
-            x0, x1 = s.start - t0, s.end - t0
-            verts.append(((x0, y), (x0, y + height), (x1, y + height), (x1, y)))
-            faces.append(colours.get(s.state, "#cccccc"))
-    if verts:
-        ax.add_collection(
-            PolyCollection(verts, facecolors=faces, linewidths=0, **style), autolim=False
-        )
 
 
 def _bands(
@@ -101,78 +84,11 @@ def _bands(
     return labels
 
 
-def _peer_panel(ax: Axes, timeline: Timeline, t0: float) -> None:
-    lanes = timeline.peers
-    rows = [len(lanes) - 1 - i for i in range(len(lanes))]
-    _bars(
-        ax,
-        [(lane.segments, y + 0.3, 0.55) for lane, y in zip(lanes, rows, strict=True)],
-        t0,
-        PEER_COLOURS,
-    )
-    _bars(
-        ax,
-        [(lane.log, y + 0.05, 0.18) for lane, y in zip(lanes, rows, strict=True)],
-        t0,
-        PEER_COLOURS,
-    )
-    _bars(
-        ax,
-        [(lane.unready, y + 0.3, 0.55) for lane, y in zip(lanes, rows, strict=True)],
-        t0,
-        {"unready": "none"},
-        hatch="////",
-        edgecolors="#333333",
-    )
-    ax.set_yticks(
-        [len(lanes) - 1 - i + 0.5 for i in range(len(lanes))], [lane.pod for lane in lanes]
-    )
-    ax.set_ylim(0, max(len(lanes), 1))
-    if not any(lane.segments or lane.log for lane in lanes):
-        _empty(ax, "no role observations and no peer-log states in this run")
-    top = blended_transform_factory(ax.transData, ax.transAxes)
-    for mark in timeline.marks:
-        if mark.kind == "election":
-            ax.axvline(mark.t - t0, color="#0b4d20", linestyle="--", linewidth=1)
-            ax.text(
-                mark.t - t0,
-                0.0,
-                " " + mark.label,
-                transform=top,
-                fontsize=7,
-                color="#0b4d20",
-                va="bottom",
-                clip_on=True,
-            )
-    ax.set_ylabel("peers\n(thin: own log)", fontsize=8)
-
-
-def _dns_panel(ax: Axes, timeline: Timeline, t0: float) -> None:
-    lanes = timeline.dns
-    rows = [len(lanes) - 1 - i for i in range(len(lanes))]
-    _bars(
-        ax,
-        [(lane.raw, y + 0.52, 0.4) for lane, y in zip(lanes, rows, strict=True)]
-        + [(lane.cached, y + 0.08, 0.4) for lane, y in zip(lanes, rows, strict=True)],
-        t0,
-        DNS_COLOURS,
-    )
-    ax.set_yticks(
-        [len(lanes) - 1 - i + 0.5 for i in range(len(lanes))],
-        [f"{short_name(lane.name)} · {lane.probe}" for lane in lanes],
-        fontsize=7,
-    )
-    ax.set_ylim(0, max(len(lanes), 1))
-    ax.set_ylabel("DNS\nraw above,\ncached below", fontsize=8)
-    if not lanes:
-        _empty(ax, "no DNS answers recorded")
-
-
 def _ops_panels(
     tp_ax: Axes, lat_ax: Axes, ops: CompletedOps, timeline: Timeline, t0: float
 ) -> None:
     if not len(ops):
-        _empty(tp_ax, "no completed client operations")
+        empty(tp_ax, "no completed client operations")
     rate = throughput(ops, timeline.start, timeline.end)
     edges = rate.edges() - t0
     bottom = np.zeros(rate.bins)
@@ -223,20 +139,6 @@ def _ops_panels(
     lat_ax.set_ylabel("latency", fontsize=8)
 
 
-def _empty(ax: Axes, message: str) -> None:
-    """Say so in an empty panel: a blank one reads as a drawing bug."""
-    ax.text(
-        0.5,
-        0.5,
-        message,
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=9,
-        color="#59636e",
-    )
-
-
 def _latency_label(value: float, _pos: int) -> str:
     return f"{value * 1000:g} ms" if value < 1 else f"{value:g} s"
 
@@ -244,10 +146,23 @@ def _latency_label(value: float, _pos: int) -> str:
 def _legend(fig: Figure) -> None:
     handles = [Patch(color=PEER_COLOURS[s], label=s) for s in PEER_STATES]
     handles.append(Patch(facecolor="white", edgecolor="#333333", hatch="////", label="unready"))
+    handles += [
+        Patch(color=LOG_COLOURS[s], label=f"log: {s}") for s in LOG_STATES if s not in PEER_STATES
+    ]
     handles += [Patch(color=DNS_COLOURS[s], label=f"DNS {s}") for s in DNS_STATES]
     handles += [Patch(color=OP_COLOURS[o], label=f"op {o}") for o in OUTCOMES]
     handles.append(Patch(color=BAND_COLOUR, alpha=0.5, label="fault → heal"))
-    fig.legend(handles=handles, loc="lower center", ncol=9, fontsize=8, frameon=False)
+    handles.append(Patch(color=TOLERANCE_COLOUR, label="zero fault tolerance"))
+    handles.append(Line2D([], [], color=REDUNDANCY_COLOUR, linestyle="-.", label="full redundancy"))
+    handles.append(
+        Patch(
+            facecolor="white",
+            label="probe gap",
+            hatch=GAP_STYLE["hatch"],
+            edgecolor=GAP_STYLE["edgecolors"],
+        )
+    )
+    fig.legend(handles=handles, loc="lower center", ncol=10, fontsize=8, frameon=False)
 
 
 class TimelineFigure:
@@ -261,7 +176,7 @@ class TimelineFigure:
         self.timeline, self.t0 = timeline, t0
         ops = ops_window(ops, timeline.start, timeline.end)
         heights = [max(len(timeline.peers), 1) * 0.42, max(len(timeline.dns), 4) * 0.24, 1.1, 1.3]
-        total = sum(heights) + 1.6
+        total = sum(heights) + 1.85
         fig = self.figure = Figure(figsize=(WIDTH_IN, total), dpi=DPI)
         grid = fig.add_gridspec(
             4,
@@ -271,13 +186,13 @@ class TimelineFigure:
             left=0.14,
             right=0.985,
             top=1 - 0.55 / total,
-            bottom=0.95 / total,
+            bottom=1.2 / total,
         )
         peers_ax = fig.add_subplot(grid[0])
         axes = [peers_ax] + [fig.add_subplot(grid[i], sharex=peers_ax) for i in (1, 2, 3)]
         self.axes = axes
-        _peer_panel(axes[0], timeline, t0)
-        _dns_panel(axes[1], timeline, t0)
+        peer_panel(axes[0], timeline, t0)
+        dns_panel(axes[1], timeline, t0)
         _ops_panels(axes[2], axes[3], ops, timeline, t0)
         self.band_labels = _bands(axes, timeline, t0, peers_ax)
         for ax in axes[:-1]:

@@ -1,8 +1,8 @@
-"""The report's tables as plain rows of strings: metrics, trials, DNS per name, environment.
+"""The report's environment tables as plain rows of strings: the ensemble, the files.
 
-Both pages (HTML and Markdown) render the same rows, so a figure reads the same in a
-pull-request comment as in the browser. Every measured figure sits beside its ground
-truth and the difference, as DESIGN.md asks.
+Both pages (HTML and Markdown) render the same rows. The measured figures have modules
+of their own: `keyfigures` (the distributions), `trialrows` and `trialnotes` (per trial),
+`dnsrows` (per DNS name).
 """
 
 from __future__ import annotations
@@ -11,17 +11,12 @@ import json
 import time
 from typing import Any
 
+from peerchaos.report.dnsrows import short_name
 from peerchaos.report.evidence import Evidence
+from peerchaos.report.values import DASH, dict_of, milliseconds, seconds
 
-DASH = "—"
-METRIC_LABELS = {
-    "election_time_s": "election time (probes)",
-    "ground_truth_leader_serving_s": "leader serving (peer logs, ground truth)",
-    "write_recovery_s": "write recovery",
-    "read_recovery_s": "read recovery",
-    "dns_convergence_s": "DNS convergence (raw, per name)",
-    "dns_convergence_cached_s": "DNS convergence (cached, per name)",
-}
+__all__ = ["DASH", "clock", "environment", "raw_files", "seconds", "short_name", "spec_json"]
+
 RAW_FILES = (
     "summary.json",
     "events.jsonl",
@@ -32,123 +27,10 @@ RAW_FILES = (
 )
 
 
-def seconds(value: Any, signed: bool = False) -> str:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return DASH
-    return f"{value:+.3f} s" if signed else f"{value:.3f} s"
-
-
 def clock(t: Any) -> str:
     if not isinstance(t, int | float):
         return DASH
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
-
-
-def metric_rows(summary: dict[str, Any]) -> list[dict[str, str]]:
-    rows = []
-    for name, dist in (summary.get("metrics") or {}).items():
-        if not isinstance(dist, dict):
-            continue
-        rows.append(
-            {
-                "metric": METRIC_LABELS.get(name, name),
-                "n": str(dist.get("n", 0)),
-                "p50": seconds(dist.get("p50")),
-                "p95": seconds(dist.get("p95")),
-                "max": seconds(dist.get("max")),
-            }
-        )
-    return rows
-
-
-def _target(fault: dict[str, Any]) -> str:
-    if fault.get("pod"):
-        return str(fault["pod"])
-    if fault.get("groups"):
-        return " | ".join(",".join(g) for g in fault["groups"])
-    return str(fault.get("service") or DASH)
-
-
-def _max(values: list[Any]) -> float | None:
-    numbers = [v for v in values if isinstance(v, int | float)]
-    return max(numbers) if numbers else None
-
-
-def _dns_streams(trial: dict[str, Any], view: str, key: str) -> list[Any]:
-    return [
-        probe.get(key)
-        for stream, probes in (trial.get("dns") or {}).items()
-        if stream.startswith(view + ":")
-        for probe in probes.values()
-    ]
-
-
-def trial_rows(trials: list[dict[str, Any]], t0: float | None) -> list[dict[str, str]]:
-    rows = []
-    for i, trial in enumerate(trials, 1):
-        fault = trial.get("fault") or {}
-        truth = trial.get("ground_truth") or {}
-        t_fault = trial.get("t_fault")
-        leader = trial.get("new_leader")
-        epoch = trial.get("new_epoch")
-        rows.append(
-            {
-                "trial": str(i) + ("" if trial.get("observed", True) else " (not observed)"),
-                "fault": f"{fault.get('fault', '?')} {_target(fault)}",
-                "at": seconds(t_fault - t0 if t0 is not None and t_fault is not None else None),
-                "election": seconds(trial.get("election_time_s")),
-                "election_log": seconds(truth.get("leader_serving_s")),
-                "election_error": seconds(truth.get("election_time_error_s"), signed=True),
-                "new_leader": (
-                    f"{leader} (epoch {epoch})"
-                    if leader
-                    # Not a missing figure: the definition leaves the victim out.
-                    else "the victim, re-elected"
-                    if trial.get("victim_re_elected")
-                    else DASH
-                ),
-                "write": seconds(trial.get("write_recovery_s")),
-                "read": seconds(trial.get("read_recovery_s")),
-                "dns_raw": seconds(_max(list((trial.get("dns_convergence_s") or {}).values()))),
-                "dns_cached": seconds(
-                    _max(list((trial.get("dns_convergence_cached_s") or {}).values()))
-                ),
-                "stale": seconds(_max(_dns_streams(trial, "raw", "stale_window_s"))),
-                "stale_cached": seconds(_max(_dns_streams(trial, "cached", "stale_window_s"))),
-                "endpoint_change": seconds(truth.get("first_endpoint_change_s")),
-                "dual_leader": seconds(trial.get("dual_leader_s")),
-                "victim_back": seconds(trial.get("victim_serving_again_s")),
-                "write_after_heal": seconds(trial.get("write_recovery_after_heal_s")),
-            }
-        )
-    return rows
-
-
-def short_name(name: str) -> str:
-    return name.removesuffix(".svc.cluster.local")
-
-
-def dns_rows(trials: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Per trial and name: worst probe's convergence, stale window and NXDOMAIN time."""
-    rows = []
-    for i, trial in enumerate(trials, 1):
-        dns = trial.get("dns") or {}
-        names = sorted({stream.split(":", 1)[1] for stream in dns if ":" in stream})
-        for name in names:
-            raw = (dns.get(f"raw:{name}") or {}).values()
-            cached = (dns.get(f"cached:{name}") or {}).values()
-            rows.append(
-                {
-                    "trial": str(i),
-                    "name": short_name(name),
-                    "raw": seconds(_max([p.get("convergence_s") for p in raw])),
-                    "cached": seconds(_max([p.get("convergence_s") for p in cached])),
-                    "stale": seconds(_max([p.get("stale_window_s") for p in raw])),
-                    "stale_cached": seconds(_max([p.get("stale_window_s") for p in cached])),
-                    "nxdomain": seconds(_max([p.get("nxdomain_s") for p in raw])),
-                }
-            )
-    return rows
 
 
 def environment(evidence: Evidence) -> list[tuple[str, str]]:
@@ -185,10 +67,13 @@ def environment(evidence: Evidence) -> list[tuple[str, str]]:
             (
                 "DNS",
                 f"TTL {spec.get('dns_ttl_s')} s, JVM cache "
-                f"{_or(spec.get('jvm_dns_cache_s'), ' s', 'the JVM default')}, "
+                f"{_or(spec.get('jvm_dns_cache_s'), ' s', 'the JVM default (30 s)')}, "
+                f"JVM negative cache "
+                f"{_or(spec.get('jvm_dns_negative_cache_s'), ' s', 'the JVM default (10 s)')}, "
                 f"publishNotReadyAddresses {spec.get('publish_not_ready_addresses')}",
             ),
         ]
+    rows += _probes(evidence.summary)
     started = evidence.meta.get("started")
     ended = evidence.meta.get("ended")
     rows.append(("started", clock(started)))
@@ -204,6 +89,26 @@ def environment(evidence: Evidence) -> list[tuple[str, str]]:
                 f"{journal.get('node', '?')} ({journal.get('platform', '?')})",
             )
         )
+    return rows
+
+
+def _probes(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The probes' periods (each figure's resolution) and their health."""
+    rows = []
+    resolution = dict_of(summary.get("resolution_s"))
+    if resolution:
+        rows.append(
+            (
+                "resolution",
+                f"role probe every {milliseconds(resolution.get('role_s'))}, DNS probe every "
+                f"{milliseconds(resolution.get('dns_s'))}, client acks every "
+                f"{milliseconds(resolution.get('client_s'))}",
+            )
+        )
+    health = dict_of(summary.get("probe_health"))
+    if health:
+        recorded = "heartbeats recorded" if health.get("recorded") else "no heartbeats recorded"
+        rows.append(("probe health", f"{recorded}, {health.get('gaps', DASH)} probe gap(s)"))
     return rows
 
 

@@ -7,9 +7,14 @@ A peer's state is what the role probe saw (leader / follower / looking / unreach
 overridden by what only the runtime knows: `restarting` from the process's exit until
 the restarted peer first answers the probe, `paused` for a SIGSTOPped peer. `unready`
 (readiness failing while the process runs) is kept apart, because an unready leader is
-still the leader. The peer's own log (ground truth) is a third, thinner strip. A fault
-band runs from injection to its heal; a kill has none, so its band ends when the
-StatefulSet's new pod is ready.
+still the leader. The peer's own log (ground truth, `peerchaos.measure.groundtruth`) is
+a third, thinner strip: leader / follower only once it serves (broadcast), `syncing`
+while it discovers or synchronises with a leader, `down` from the process exit the
+runtime saw (a SIGKILL ends whatever the log said last), `starting` from the runtime's
+process start until the new process names a state. A fault band runs from injection to
+its heal; a kill has none, so its band ends when the StatefulSet's new pod is ready.
+Across the lanes: each trial's zero-fault-tolerance spans and probe gaps (`spans.py`),
+where each trial reached its new leader and full redundancy (`marks`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from peerchaos.measure.groundtruth import log_lanes
 from peerchaos.report.dnslanes import DnsLane, dns_lanes
 from peerchaos.report.segments import Segment, from_changes, paint
+from peerchaos.report.spans import (
+    ProbeGap,
+    bare_majority,
+    probe_gaps,
+    trial_windows,
+    zero_tolerance_spans,
+)
 
 PEER_STATES = ("leader", "follower", "looking", "unreachable", "paused", "restarting")
 MODE_STATE = {
@@ -28,12 +41,7 @@ MODE_STATE = {
     "observer": "follower",
     "not-serving": "looking",  # ZooKeeper's answer while it looks for a leader
 }
-LOG_STATE = {
-    "leading": "leader",
-    "following": "follower",
-    "observing": "follower",
-    "looking": "looking",
-}
+LOG_STATES = ("leader", "follower", "syncing", "looking", "down", "starting")
 
 
 @dataclass
@@ -57,7 +65,7 @@ class FaultBand:
 class Mark:
     t: float
     label: str
-    kind: str  # "election" or "write"
+    kind: str  # "election", "redundancy" (every peer serving again) or "write"
 
 
 @dataclass
@@ -68,6 +76,9 @@ class Timeline:
     dns: list[DnsLane]
     bands: list[FaultBand]
     marks: list[Mark]
+    zero_tolerance: list[Segment] = field(default_factory=list)
+    bare_majority: int = 2
+    gaps: list[ProbeGap] = field(default_factory=list)
 
 
 def _target(fault: dict[str, Any]) -> str:
@@ -132,10 +143,11 @@ def _pods(events: list[dict[str, Any]], truth: list[dict[str, Any]]) -> list[str
 def peer_lane(
     pod: str,
     events: list[dict[str, Any]],
-    truth: list[dict[str, Any]],
+    log: list[tuple[float, str]],
     bands: list[FaultBand],
     end: float,
 ) -> PeerLane:
+    """The pod's lane; `log` is its own log's (t, state) changes (`log_lanes`)."""
     roles = [e for e in events if e["kind"] == "role" and e.get("pod") == pod]
     mine = [e for e in events if e.get("source") == "runtime" and e.get("pod") == pod]
     changes = [(e["t"], MODE_STATE.get(str(e.get("mode")), "unreachable")) for e in roles]
@@ -167,25 +179,25 @@ def peer_lane(
             since = None
     if since is not None:
         unready.append(Segment(since, end, "unready"))
-    log_changes = [
-        (e["t"], LOG_STATE[e["state"]])
-        for e in truth
-        if e.get("pod") == pod and e.get("kind") == "peer_state" and e.get("state") in LOG_STATE
-    ]
-    return PeerLane(pod, segments, unready, from_changes(log_changes, end))
+    return PeerLane(pod, segments, unready, from_changes(log, end))
 
 
 def marks(trials: list[dict[str, Any]]) -> list[Mark]:
-    """Where each trial's new leader was first seen and its first write acknowledged."""
+    """Where each trial's new leader was first seen, every peer served again (full
+    redundancy) and the first write was acknowledged."""
     found = []
     for trial in trials:
         t_fault = trial.get("t_fault")
         if not isinstance(t_fault, int | float):
             continue
-        election, write = trial.get("election_time_s"), trial.get("write_recovery_s")
+        election = trial.get("election_time_s")
         if isinstance(election, int | float):
             label = f"leader {trial.get('new_leader') or '?'}"
             found.append(Mark(t_fault + election, label, "election"))
+        redundancy = trial.get("full_redundancy_s")
+        if isinstance(redundancy, int | float) and redundancy > 0:
+            found.append(Mark(t_fault + redundancy, "full redundancy", "redundancy"))
+        write = trial.get("write_recovery_s")
         if isinstance(write, int | float):
             found.append(Mark(t_fault + write, "write ok", "write"))
     return found
@@ -205,12 +217,31 @@ def run_span(events: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def build_timeline(
-    events: list[dict[str, Any]], truth: list[dict[str, Any]], trials: list[dict[str, Any]]
+    events: list[dict[str, Any]],
+    truth: list[dict[str, Any]],
+    trials: list[dict[str, Any]],
+    replicas: int | None = None,
 ) -> Timeline | None:
-    """The whole run's timeline; None when there are no events to draw."""
+    """The whole run's timeline; None when there are no events to draw. `replicas` (the
+    spec's) sets the bare majority; without it, the number of peer lanes does."""
     if not events:
         return None
     start, end = run_span(events)
     bands = fault_bands(events, end)
-    peers = [peer_lane(pod, events, truth, bands, end) for pod in _pods(events, truth)]
-    return Timeline(start, end, peers, dns_lanes(events, end), bands, marks(trials))
+    logs = log_lanes(truth, events)
+    peers = [peer_lane(pod, events, logs.get(pod, []), bands, end) for pod in _pods(events, truth)]
+    size = replicas or len(peers) or 1
+    spans = zero_tolerance_spans(
+        [lane.segments for lane in peers], trial_windows(trials, end), size
+    )
+    return Timeline(
+        start,
+        end,
+        peers,
+        dns_lanes(events, end),
+        bands,
+        marks(trials),
+        spans,
+        bare_majority(size),
+        probe_gaps(events),
+    )

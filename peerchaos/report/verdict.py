@@ -10,10 +10,14 @@ A run that never finished (interrupted, still running, no summary) is `incomplet
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 INCOMPLETE = ("running", "interrupted", "aborted", "unknown")
+# chaoslib records a probe's failure as the formatted exception: "<class>: <message>".
+ACTIVITY_FAILED = re.compile(r"(?:chaoslib\.exceptions\.)?ActivityFailed")
+MESSAGE_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,17 @@ def format_tolerance(tolerance: Any) -> str:
 
 
 def _probe_output(probe: dict[str, Any]) -> str:
+    """What the probe answered: its value, "no fault yet" before the method, or the
+    message it failed with ("no data (...)", "> X s ... censored") — in full."""
+    if probe.get("status") == "skipped":
+        return str(probe.get("output") or "skipped")
     if probe.get("status") == "failed":
         error = probe.get("exception") or ["failed"]
-        return "error: " + str(error[-1] if isinstance(error, list) else error).strip()[:120]
+        text = str(error[-1] if isinstance(error, list) and error else error).strip()
+        kind, colon, message = text.partition(": ")
+        if colon and ACTIVITY_FAILED.fullmatch(kind):
+            return message[:MESSAGE_MAX]  # the probe's own words, not the exception's class
+        return "error: " + text[:MESSAGE_MAX]
     return format_value(probe.get("output"))
 
 
