@@ -81,9 +81,17 @@ class Name(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
+def _subcommand(ctx: click.Context | None) -> str:
+    """'kube fault' for `peerchaos kube fault …`, whatever the program was called as."""
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
 def _usage_line(error: click.ClickException) -> str:
-    ctx = getattr(error, "ctx", None)
-    path = ctx.command_path.split(" ", 1) if ctx is not None else []
+    where = _subcommand(getattr(error, "ctx", None))
     param = getattr(error, "param", None)
     if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
         if isinstance(param, click.Option):
@@ -95,7 +103,7 @@ def _usage_line(error: click.ClickException) -> str:
         message = f"{hint}: {error.message}"
     else:
         message = error.format_message()
-    return f"peerchaos: {path[1]}: {message}" if len(path) == 2 else f"peerchaos: {message}"
+    return f"peerchaos: {where}: {message}" if where else f"peerchaos: {message}"
 
 
 class OneLineGroup(click.Group):

@@ -11,6 +11,7 @@ installed `peerchaos` executable in a real process as well.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import subprocess
 from pathlib import Path
@@ -341,3 +342,69 @@ def test_the_real_executable_says_it_in_one_line(
     (seen,) = done.stderr.splitlines()
     assert seen == (line or "peerchaos: observe: --keys: must be a whole number (got '2.7')")
     assert not state.exists()
+
+
+# --- issue 13's examples and checks, each by name ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line_after_path"),
+    [
+        ("local: {pod_cidr: 0.0.0.0/1}\n", "local.pod_cidr: must lie in a private range"),
+        ("local: {service_cidr: 8.8.8.0/24}\n", "local.service_cidr: must lie in a private"),
+        ("local: {pod_cidr: 1.1.1.0/26}\n", "local.pod_cidr: must lie in a private range"),
+        ("local: {pod_cidr: 224.0.0.0/24}\n", "local.pod_cidr: must lie in a private range"),
+        ("local: {pod_cidr: 127.0.0.0/8}\n", "local.pod_cidr: must lie in a private range"),
+        ("a: " + "[" * 2000 + "]" * 2000 + "\n", "line 1: nested more than 50 levels deep"),
+        ("replicas: 3\nreplicas: 5\n", "line 2: duplicate key 'replicas' (first at line 1)"),
+        ("replicas: true\n", "replicas: must be an integer (got True)"),
+        (f"name: {'z' * 63}\n", "name: must be at most 52 characters"),
+        ("image: ''\n", "image: must be an image reference"),
+        ('image: "zookeeper:3.8\\nrm -rf /"\n', "image: must be an image reference"),
+    ],
+    ids=lambda value: value[:24] if isinstance(value, str) else None,
+)
+def test_the_issue_spec_examples_through_the_real_executable(
+    tmp_path: Path, text: str, line_after_path: str
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    done = subprocess.run(
+        [PEERCHAOS, "manifests", str(spec)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stdout == "", done
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"peerchaos: {spec}: {line_after_path}"), line
+
+
+def test_a_spec_that_is_not_utf8_through_the_real_executable(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(b"name: zk\xfe\n")
+    done = subprocess.run(
+        [PEERCHAOS, "manifests", str(spec)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"peerchaos: {spec}: line 1: not UTF-8 text (byte 0xfe)"]
+
+
+def test_trend_fails_when_the_newest_run_was_interrupted_and_its_summary_torn(
+    tmp_path: Path,
+) -> None:
+    """The issue's check, as cron runs it: the real executable, exit code and one line."""
+    experiment = tmp_path / "zk-leader-kill"
+    for day, status in ((1, "completed"), (2, "completed"), (3, "interrupted")):
+        run = experiment / f"2026110{day}T030000Z-00{day}"
+        run.mkdir(parents=True)
+        summary = {"run_id": run.name, "status": status, "metrics": {}, "checks": {"valid": True}}
+        (run / "summary.json").write_text(json.dumps(summary))
+        (run / "meta.json").write_text(json.dumps({"status": status}))
+    torn = json.dumps({"run_id": run.name, "status": "interrupted", "metrics": {}})
+    (run / "summary.json").write_text(torn[: len(torn) // 2])  # the driver died mid-write
+    done = subprocess.run(
+        [PEERCHAOS, "trend", str(experiment)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done
+    assert done.stderr.splitlines() == [
+        f"peerchaos: trend: newest run {run.name} cannot be judged: summary.json is not valid "
+        f"JSON (line 1) ({run})"
+    ]
