@@ -115,7 +115,10 @@ class OneLineGroup(click.Group):
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
         except click.ClickException as error:
-            say(_usage_line(error))
+            if type(error).__name__ == "NoArgsIsHelpError":  # `peerchaos` alone: the help
+                error.show()
+            else:
+                say(_usage_line(error))
             sys.exit(error.exit_code)
         except click.exceptions.Abort:
             say("peerchaos: interrupted")

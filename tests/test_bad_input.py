@@ -408,3 +408,15 @@ def test_trend_fails_when_the_newest_run_was_interrupted_and_its_summary_torn(
         f"peerchaos: trend: newest run {run.name} cannot be judged: summary.json is not valid "
         f"JSON (line 1) ({run})"
     ]
+
+
+def test_help_stays_the_help() -> None:
+    # Only failures are folded into one line; asking for help still gets the whole page.
+    from click.testing import CliRunner
+
+    from peerchaos.cli import main
+
+    bare = CliRunner().invoke(main, [])
+    assert bare.exit_code == 2 and bare.output.startswith("Usage: ") and "Commands:" in bare.output
+    asked = CliRunner().invoke(main, ["trend", "--help"])
+    assert asked.exit_code == 0 and "--factor" in asked.output

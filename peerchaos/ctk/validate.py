@@ -17,7 +17,7 @@ from typing import Any
 from chaoslib import substitute
 
 from peerchaos import nemesis
-from peerchaos.ctk.config import number
+from peerchaos.ctk.config import number, shown
 from peerchaos.ctk.session import Session
 from peerchaos.errors import SpecError, UnsupportedFault
 
@@ -72,8 +72,9 @@ def _substituted(args: Any, configuration: dict[str, Any], where: str) -> dict[s
     done = substitute(args, configuration, None) or {}
     for key, value in done.items():
         if isinstance(value, str) and "${" in value:
+            written = value if value.isprintable() else repr(value)
             raise SpecError(
-                f"{where}: {key}: {value} names no configuration key (add it to the "
+                f"{where}: {shown(key)}: {written} names no configuration key (add it to the "
                 "experiment's configuration or pass --var)"
             )
     return done

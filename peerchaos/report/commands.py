@@ -18,14 +18,14 @@ from typing import Any
 
 import click
 
-from peerchaos.cli_input import Bounded, one_line_errors
+from peerchaos.cli_input import Bounded, one_line_errors, say
 from peerchaos.errors import UsageError
 
 __all__ = ["one_line_errors", "report", "trend"]
 
 
 def warn(message: str) -> None:
-    click.echo(f"peerchaos: {message}", err=True)
+    say(f"peerchaos: {message}")  # one line, whatever a run's files put into the message
 
 
 @click.command()
