@@ -7,12 +7,10 @@ traceback.
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,9 @@ from rich.table import Table
 
 from peerchaos import ensemble as ens
 from peerchaos import nemesis
-from peerchaos.errors import PeerchaosError, UsageError
+from peerchaos.cli_input import Bounded, Name, OneLineGroup, one_line_errors
+from peerchaos.ctk.config import OBSERVER_KEYS
+from peerchaos.errors import UsageError
 from peerchaos.manifests import render, to_yaml
 from peerchaos.runtime.local.runtime import LocalRuntime
 from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
@@ -42,24 +42,13 @@ STATE_DIR = click.option(
 )
 
 
-def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn PeerchaosError into `peerchaos: <line>` and its exit code."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except PeerchaosError as error:
-            err.print(f"peerchaos: {error}", markup=False)
-            sys.exit(error.exit_code)
-        except KeyboardInterrupt:
-            err.print("peerchaos: interrupted")
-            sys.exit(130)
-
-    return wrapper
+def _observer_option(key: str) -> Bounded:
+    """The limits `configuration.observers.<key>` has in an experiment."""
+    kind, low, high = OBSERVER_KEYS[key]
+    return Bounded(kind, low, high)
 
 
-@click.group()
+@click.group(cls=OneLineGroup)
 @click.version_option(package_name="peerchaos")
 def main() -> None:
     """Chaos and failover experiments for ZooKeeper behind Kubernetes Services."""
@@ -75,7 +64,13 @@ def manifests(spec: Path | None) -> None:
 
 @main.command()
 @click.option("--spec", "spec_path", type=click.Path(path_type=Path), help="Ensemble spec (YAML).")
-@click.option("--timeout", default=90.0, show_default=True, help="Seconds to wait for a leader.")
+@click.option(
+    "--timeout",
+    type=Bounded(float, 0, 3600, above=True),
+    default=90.0,
+    show_default=True,
+    help="Seconds to wait for a leader.",
+)
 @STATE_DIR
 @one_line_errors
 def up(spec_path: Path | None, timeout: float, state_dir: Path) -> None:
@@ -224,17 +219,35 @@ def down(state_dir: Path) -> None:
 
 
 @main.command()
-@click.option("--duration", type=float, required=True, help="Seconds to observe.")
-@click.option("--load", "load_workers", type=int, default=2, show_default=True)
-@click.option("--dns-probes", type=int, default=3, show_default=True)
-@click.option("--keys", type=int, default=5, show_default=True)
-@click.option("--rate", type=float, default=0.0, help="Ops/s per process (0: back to back).")
-@click.option("--concurrency", type=int, default=1, show_default=True, help="Processes per worker.")
+@click.option(
+    "--duration",
+    type=Bounded(float, 0, 86400, above=True),
+    required=True,
+    help="Seconds to observe.",
+)
+@click.option(
+    "--load", "load_workers", type=_observer_option("load_workers"), default=2, show_default=True
+)
+@click.option("--dns-probes", type=_observer_option("dns_probes"), default=3, show_default=True)
+@click.option("--keys", type=_observer_option("keys"), default=5, show_default=True)
+@click.option(
+    "--rate",
+    type=_observer_option("rate"),
+    default=0.0,
+    help="Ops/s per process (0: back to back).",
+)
+@click.option(
+    "--concurrency",
+    type=_observer_option("concurrency"),
+    default=1,
+    show_default=True,
+    help="Processes per worker.",
+)
 @click.option("--via", type=click.Choice(["service", "pods"]), default="service")
 @click.option(
     "--results", type=click.Path(file_okay=False, path_type=Path), default=Path("results")
 )
-@click.option("--name", "experiment", default="observe", show_default=True)
+@click.option("--name", "experiment", type=Name(), default="observe", show_default=True)
 @STATE_DIR
 @one_line_errors
 def observe(
@@ -255,10 +268,6 @@ def observe(
     from peerchaos.observe import ObserverConfig, Observers, collect, summarize
     from peerchaos.rundir import RunDir
 
-    if duration <= 0:
-        raise UsageError(f"--duration: must be positive (got {duration:g})")
-    if concurrency < 1:
-        raise UsageError(f"--concurrency: must be at least 1 (got {concurrency})")
     runtime = LocalRuntime(state_dir)
     runtime.status()  # fails with one line when nothing is up
     run = RunDir.create(experiment, results)
@@ -327,8 +336,15 @@ def measure_cmd(run_dir: Path) -> None:
     """Recompute summary.json of RUN_DIR from its files."""
     from peerchaos.observe import summarize
     from peerchaos.rundir import RunDir
+    from peerchaos.runfiles import require_readable
 
     run = RunDir.existing(run_dir)
+    # What summarize reads; summary.json is what it writes, so a torn one is repaired.
+    require_readable(
+        run,
+        reads=("events.jsonl", "history.jsonl", "ground_truth.json", "meta.json"),
+        needs=("events.jsonl",),
+    )
     _print_summary(summarize(run))
     out.print(f"wrote {run.summary}")
 
@@ -342,8 +358,10 @@ def check(run_dir: Path, full: bool) -> None:
     from peerchaos.checker import check_all
     from peerchaos.history import read_jsonl
     from peerchaos.rundir import RunDir
+    from peerchaos.runfiles import require_readable
 
     run = RunDir.existing(run_dir)
+    require_readable(run, reads=("history.jsonl",), needs=("history.jsonl",))
     result = check_all(read_jsonl(run.history), full=full)
     data = result.to_dict()
     for sub in data.get("details", {}).get("results", {}).values():

@@ -27,6 +27,14 @@ class UnsupportedFault(UsageError):
     """The runtime cannot inject this fault (e.g. partitions without root)."""
 
 
+class RunDirError(PeerchaosError, ValueError):
+    """A run directory's file is missing, torn or of the wrong shape (`file:line: ...`).
+
+    Also a ValueError: to a reader it is a value it cannot use."""
+
+    exit_code = 2
+
+
 class RuntimeNotRunning(PeerchaosError):
     """There is no ensemble in the given state dir."""
 

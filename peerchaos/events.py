@@ -5,16 +5,30 @@ comparable across processes on one machine), `source` and `kind`. Several proces
 (Ray actors) append to the same `events.jsonl`: each flush is a single `write()` on an
 O_APPEND descriptor, so lines from different writers never interleave, and a batch is
 flushed every few lines or milliseconds so an interrupted run keeps what it measured.
+
+Reading is strict: a line that is not a JSON object is an error naming `file:line`, never
+skipped. One exception, by design: the *last* line of a file that does not end in a
+newline — what a writer SIGKILLed in the middle of its `write()` leaves — is dropped with
+a warning naming `file:line`, so a killed run's evidence can still be read. A file whose
+final line is complete but garbled is an error like any other.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from peerchaos.errors import RunDirError
+
+logger = logging.getLogger("peerchaos")
+# Torn tails already reported, so a file read twice (a check, then the read) warns once.
+_reported: set[tuple[str, int, int]] = set()
 
 
 class JsonlAppender:
@@ -45,7 +59,7 @@ class JsonlAppender:
 
     def _flush_locked(self) -> None:
         if self._buffer:
-            os.write(self._fd, "".join(self._buffer).encode())
+            write_whole(self._fd, "".join(self._buffer).encode())
             self.written += len(self._buffer)
             self._buffer.clear()
         self._last_flush = time.monotonic()
@@ -69,18 +83,56 @@ def event(source: str, kind: str, **fields: Any) -> dict[str, Any]:
     return {"t": time.time(), "mono": time.monotonic(), "source": source, "kind": kind, **fields}
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """All complete records; a line cut short by an interrupted run is skipped."""
-    records = []
+def write_whole(fd: int, data: bytes) -> None:
+    """Write all of `data` to an O_APPEND descriptor: one `write()` (whole lines, so other
+    writers' lines never land inside ours), continued only if the kernel took less."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _problem(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not a JSON record ({error.msg}, column {error.colno})"
+    return "not UTF-8 text"
+
+
+def jsonl_lines(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed value) for every non-blank line; see the module docstring."""
     try:
-        text = Path(path).read_text()
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
-        return []
-    for line in text.splitlines():
+        return
+    except OSError as error:
+        raise RunDirError(f"{path}: cannot read ({error.strerror})") from None
+    lines = raw.split(b"\n")
+    cut_short = lines[-1] != b""  # the last write never finished its line
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except ValueError:
-            continue
+            record = json.loads(line.decode("utf-8"))
+        except ValueError as error:  # UnicodeDecodeError and JSONDecodeError both
+            if cut_short and number == len(lines):
+                if (str(path), number, len(raw)) not in _reported:
+                    _reported.add((str(path), number, len(raw)))
+                    logger.warning(
+                        f"peerchaos: {path}:{number}: last line cut short (its writer was "
+                        "killed mid-write); ignored"
+                    )
+                return
+            raise RunDirError(f"{path}:{number}: {_problem(error)}") from None
+        yield number, record
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every record of a JSONL file, in order; a missing file holds none.
+
+    RunDirError naming `file:line` for a line that is not a JSON object, except a torn
+    last line (see the module docstring)."""
+    records = []
+    for number, record in jsonl_lines(path):
+        if not isinstance(record, dict):
+            raise RunDirError(f"{path}:{number}: not a JSON object (got {type(record).__name__})")
+        records.append(record)
     return records

@@ -5,6 +5,10 @@ appears twice: an `invoke` when the client sends it, then a completion — `ok` 
 effect), `fail` (definitely did not take effect) or `info` (unknown: a timeout or a lost
 connection; it may have taken effect at any time after its invoke). An invoke with no
 completion at all (the run ended first) counts as `info`.
+
+A history file is read strictly (see `peerchaos.events`): a line that is not an op is an
+error naming `file:line`; only a torn last line — its writer was killed mid-write — is
+dropped, with a warning. Writers write each op as one whole line in one `write()`.
 """
 
 from __future__ import annotations
@@ -20,9 +24,26 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+from peerchaos.errors import RunDirError
+from peerchaos.events import jsonl_lines, write_whole
+
 OpType = Literal["invoke", "ok", "fail", "info"]
 OpF = Literal["read", "write", "cas"]
 COMPLETIONS = ("ok", "fail", "info")
+TYPES = ("invoke", *COMPLETIONS)
+FUNCTIONS = ("read", "write", "cas")
+
+
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name!r} must be a finite number (got {value!r})")
+    return float(value)
+
+
+def _optional_int(value: Any, name: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{name!r} must be an integer or null (got {value!r})")
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,21 +79,36 @@ class Op:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Op:
+        """An op from its JSON form; ValueError naming the field that does not fit."""
+        if d.get("type") not in TYPES:
+            raise ValueError(f"'type' must be one of {', '.join(TYPES)} (got {d.get('type')!r})")
+        if d.get("f") not in FUNCTIONS:
+            raise ValueError(f"'f' must be one of {', '.join(FUNCTIONS)} (got {d.get('f')!r})")
+        for name in ("key", "process"):
+            if not isinstance(d.get(name), str | int) or isinstance(d.get(name), bool):
+                raise ValueError(f"{name!r} must be a string or an integer (got {d.get(name)!r})")
         mono = d.get("mono", d.get("time"))
         if mono is None:
-            raise ValueError(f"op has neither 'mono' nor 'time': {d!r}")
+            raise ValueError("op has neither 'mono' nor 'time'")
+        value = d.get("value")
+        pair = isinstance(value, list | tuple) and len(value) == 2
+        if d["f"] == "cas" and d["type"] == "invoke" and not pair:
+            raise ValueError(f"a cas invoke's 'value' must be [expected, new] (got {value!r})")
+        error = d.get("error")
+        if error is not None and not isinstance(error, str):
+            raise ValueError(f"'error' must be a string or null (got {error!r})")
         return cls(
             type=d["type"],
             f=d["f"],
             key=str(d["key"]),
-            value=d.get("value"),
+            value=value,
             process=d["process"],
-            time=float(d.get("time", mono)),
-            mono=float(mono),
-            index=d.get("index"),
-            version=d.get("version"),
+            time=_finite(d.get("time", mono), "time"),
+            mono=_finite(mono, "mono"),
+            index=_optional_int(d.get("index"), "index"),
+            version=_optional_int(d.get("version"), "version"),
             final=bool(d.get("final", False)),
-            error=d.get("error"),
+            error=error,
         )
 
 
@@ -82,24 +118,25 @@ def with_indices(ops: Iterable[Op]) -> list[Op]:
 
 
 def write_jsonl(path: str | os.PathLike[str], ops: Iterable[Op]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for op in ops:
-            f.write(json.dumps(op.to_dict()) + "\n")
+    """Write a whole history: to a temp file, then renamed, so no reader sees half of it."""
+    target = Path(path)
+    temp = target.with_name(f".{target.name}.tmp")
+    temp.write_text("".join(json.dumps(op.to_dict()) + "\n" for op in ops), encoding="utf-8")
+    temp.replace(target)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[Op]:
-    """Load a history; a truncated last line (an interrupted run) is skipped."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """Load a history; RunDirError naming `file:line` for a line that is not an op."""
+    if not Path(path).exists():
+        raise RunDirError(f"{path}: no such file")
     ops: list[Op] = []
-    for n, line in enumerate(lines):
-        if not line.strip():
-            continue
+    for number, record in jsonl_lines(path):
         try:
-            ops.append(Op.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, KeyError, ValueError) as e:
-            if n == len(lines) - 1:
-                break  # the writer died mid-line; everything before it is whole
-            raise ValueError(f"{path}: line {n + 1} is not an op: {e}") from e
+            if not isinstance(record, dict):
+                raise ValueError(f"not a JSON object (got {type(record).__name__})")
+            ops.append(Op.from_dict(record))
+        except ValueError as error:
+            raise RunDirError(f"{path}:{number}: not an op: {error}") from None
     return with_indices(ops)
 
 
@@ -121,18 +158,17 @@ class HistoryWriter:
         self.flush_every = flush_every
         self.flush_s = flush_s
         self.fsync = fsync
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
-        self._unflushed = 0
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._lines: list[str] = []
         self._last_flush = _time.monotonic()
         # Ray actors may record from several threads; one line must never interleave another.
         self._lock = threading.Lock()
 
     def append(self, op: Op) -> None:
         with self._lock:
-            self._file.write(json.dumps(op.to_dict()) + "\n")
-            self._unflushed += 1
+            self._lines.append(json.dumps(op.to_dict()) + "\n")
             now = _time.monotonic()
-            if self._unflushed >= self.flush_every or now - self._last_flush >= self.flush_s:
+            if len(self._lines) >= self.flush_every or now - self._last_flush >= self.flush_s:
                 self._flush_locked(now)
 
     def flush(self) -> None:
@@ -140,17 +176,21 @@ class HistoryWriter:
             self._flush_locked(_time.monotonic())
 
     def _flush_locked(self, now: float) -> None:
-        self._file.flush()
-        if self.fsync:
-            os.fsync(self._file.fileno())
-        self._unflushed = 0
+        # Whole lines in one write() on O_APPEND: a line never interleaves another
+        # writer's, and a crash cuts at most the last one short.
+        if self._lines:
+            write_whole(self._fd, "".join(self._lines).encode("utf-8"))
+            self._lines.clear()
+            if self.fsync:
+                os.fsync(self._fd)
         self._last_flush = now
 
     def close(self) -> None:
         with self._lock:
-            if not self._file.closed:
+            if self._fd >= 0:
                 self._flush_locked(_time.monotonic())
-                self._file.close()
+                os.close(self._fd)
+                self._fd = -1
 
     def __enter__(self) -> HistoryWriter:
         return self

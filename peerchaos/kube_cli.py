@@ -19,6 +19,7 @@ import click
 
 from peerchaos import ensemble as ens
 from peerchaos import nemesis
+from peerchaos.cli_input import Bounded
 from peerchaos.errors import UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
@@ -73,7 +74,13 @@ def kube() -> None:
 
 @kube.command()
 @_options
-@click.option("--timeout", default=300.0, show_default=True, help="Seconds to wait for a leader.")
+@click.option(
+    "--timeout",
+    type=Bounded(float, 0, 3600, above=True),
+    default=300.0,
+    show_default=True,
+    help="Seconds to wait for a leader.",
+)
 @_one_line
 def up(
     spec_path: Path | None, kubeconfig: str | None, context: str | None, dry: bool, timeout: float
@@ -113,7 +120,13 @@ def status(spec_path: Path | None, kubeconfig: str | None, context: str | None) 
 @click.argument("action", type=click.Choice(FAULTS))
 @click.argument("target", required=False)
 @_options
-@click.option("--grace-period", default=0, show_default=True, help="Seconds, for kill.")
+@click.option(
+    "--grace-period",
+    type=Bounded(int, 0, 3600),
+    default=0,
+    show_default=True,
+    help="Seconds, for kill.",
+)
 @_one_line
 def fault(
     action: str,

@@ -2,7 +2,9 @@
 
 A spec is YAML; every field has a default, so `{}` is the kubernetes.io tutorial's
 three-peer ensemble. Validation errors become one line naming the file, the field path
-and the problem, e.g. ``spec.yaml: replicas: must be at most 9 (got 12)``.
+and the problem, e.g. ``spec.yaml: replicas: must be at most 9 (got 12)``. Values are
+taken as written: `true` is no number, `"3"` no integer, NaN no period, and the local
+runtime's networks are private, aligned and large enough for the pods.
 """
 
 from __future__ import annotations
@@ -12,26 +14,54 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from peerchaos.errors import SpecError
+from peerchaos.strict import Strict, first_error_line
+from peerchaos.yamlfile import read_yaml
 
 # RFC 1123 label, as Kubernetes requires for Service and StatefulSet names.
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# A StatefulSet's pods carry the label controller-revision-hash = <name>-<10-char hash>,
+# and a label value holds 63 characters: a longer name gives pods that are never created
+# (kubernetes/kubernetes#64023). It also keeps `<name>-<ordinal>` within 63.
+MAX_STATEFULSET_NAME = 63 - 1 - 10
+
+# An image reference as the distribution spec writes it: [domain[:port]/]path[:tag][@digest].
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*(?::{_TAG})?(?:@{_DIGEST})?", re.ASCII
+)
+MAX_IMAGE = 255
+
+# Local networks: private ranges only (RFC 1918 and the shared 100.64.0.0/10), so a pod
+# address or Service IP never shadows a real host on the Internet; loopback mode in
+# 127.0.0.0/8. /16 at most (a typo like /1 would claim half the address space).
+PRIVATE_RANGES = tuple(
+    ipaddress.IPv4Network(net)
+    for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+LOOPBACK_RANGE = ipaddress.IPv4Network("127.0.0.0/8")
+SHORTEST_PREFIX, LONGEST_PREFIX = 16, 28
+# Where the local runtime puts things in its networks (runtime/local/network.py
+# FIRST_POD_OFFSET, controlplane.py SERVICE_OFFSET; a test holds them equal): pods from
+# .10 on, Service IPs from .20 on (one client Service). A recreated pod takes a new address,
+# so the pod network needs one to spare beyond the replicas.
+FIRST_POD_OFFSET = 10
+SERVICE_OFFSET = 20
 
 
 def _check_dns_label(value: str) -> str:
-    if len(value) > 63 or not DNS_LABEL.match(value):
+    if len(value) > 63 or not DNS_LABEL.fullmatch(value):
         raise ValueError(f"must be a lowercase RFC 1123 label such as 'zk' (got {value!r})")
     return value
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReadinessProbe(_Strict):
+class ReadinessProbe(Strict):
     """Kubernetes readiness-probe semantics; `kind` says what the probe asks the server."""
 
     # ruok: the server process answers "imok" (the tutorial's probe).
@@ -44,7 +74,7 @@ class ReadinessProbe(_Strict):
     initial_delay_s: float = Field(0.0, ge=0, le=600)
 
 
-class HeadlessService(_Strict):
+class HeadlessService(Strict):
     name: str = "zk-hs"
     server_port: int = Field(2888, ge=1, le=65535)
     leader_election_port: int = Field(3888, ge=1, le=65535)
@@ -60,14 +90,14 @@ class HeadlessService(_Strict):
         return self
 
 
-class ClientService(_Strict):
+class ClientService(Strict):
     name: str = "zk-cs"
     port: int = Field(2181, ge=1, le=65535)
 
     _name = field_validator("name")(_check_dns_label)
 
 
-class Selectorless(_Strict):
+class Selectorless(Strict):
     """A client Service without selector, fed by a hand-written Endpoints object."""
 
     enabled: bool = False
@@ -86,7 +116,38 @@ class Selectorless(_Strict):
         return value
 
 
-class LocalNetwork(_Strict):
+def _network(value: str, within: tuple[ipaddress.IPv4Network, ...], where: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"must be an IPv4 network such as 10.244.0.0/24 (got {value!r})") from None
+    try:
+        ipaddress.IPv4Network(value)  # strict: the host bits are zero
+    except ValueError:
+        raise ValueError(
+            f"must be network-aligned (host bits zero) like {net} (got {value!r})"
+        ) from None
+    if value != net.with_prefixlen:
+        raise ValueError(f"must be written ADDRESS/PREFIX like {net} (got {value!r})")
+    if not any(net.subnet_of(outer) for outer in within):
+        raise ValueError(f"must lie in {where} (got {value!r})")
+    if not SHORTEST_PREFIX <= net.prefixlen <= LONGEST_PREFIX:
+        raise ValueError(
+            f"must be between /{SHORTEST_PREFIX} and /{LONGEST_PREFIX} (got /{net.prefixlen})"
+        )
+    return value
+
+
+def _room(field: str, cidr: str, needed: int, what: str) -> None:
+    """Refuse a network too small for the addresses the local runtime puts in it."""
+    net = ipaddress.IPv4Network(cidr)
+    if net.num_addresses >= needed:
+        return
+    longest = 32 - (needed - 1).bit_length()
+    raise ValueError(f"local.{field} {cidr} is too small for {what}: needs /{longest} or shorter")
+
+
+class LocalNetwork(Strict):
     """Where the local runtime puts pods and Service virtual IPs."""
 
     # netns: one network namespace per pod (root); loopback: one 127.x address per pod.
@@ -95,32 +156,35 @@ class LocalNetwork(_Strict):
     service_cidr: str = "10.96.0.0/24"
     loopback_cidr: str = "127.77.0.0/24"
 
-    @field_validator("pod_cidr", "service_cidr", "loopback_cidr")
+    @field_validator("pod_cidr", "service_cidr")
     @classmethod
-    def _network(cls, value: str) -> str:
-        try:
-            net = ipaddress.IPv4Network(value)
-        except ValueError:
-            raise ValueError(
-                f"must be an IPv4 network such as 10.244.0.0/24 (got {value!r})"
-            ) from None
-        if net.prefixlen > 26:
-            raise ValueError(f"must hold at least 64 addresses (got /{net.prefixlen})")
-        return value
+    def _private(cls, value: str) -> str:
+        # `auto` may pick network namespaces, so both must be fit for them whatever the mode.
+        private = ", ".join(str(net) for net in PRIVATE_RANGES[:-1])
+        return _network(value, PRIVATE_RANGES, f"a private range ({private} or 100.64.0.0/10)")
+
+    @field_validator("loopback_cidr")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        return _network(value, (LOOPBACK_RANGE,), str(LOOPBACK_RANGE))
 
     @model_validator(mode="after")
     def _placement(self) -> LocalNetwork:
         pod, svc = ipaddress.IPv4Network(self.pod_cidr), ipaddress.IPv4Network(self.service_cidr)
         if pod.overlaps(svc):
             raise ValueError(f"pod_cidr {pod} overlaps service_cidr {svc}")
-        if not ipaddress.IPv4Network(self.loopback_cidr).subnet_of(
-            ipaddress.IPv4Network("127.0.0.0/8")
-        ):
-            raise ValueError(f"loopback_cidr must lie in 127.0.0.0/8 (got {self.loopback_cidr})")
         return self
 
+    def check_room(self, replicas: int) -> None:
+        """Each network holds what the local runtime puts in it (ValueError otherwise)."""
+        pods = FIRST_POD_OFFSET + replicas + 2  # one to spare, and the broadcast address
+        services = SERVICE_OFFSET + 2  # one client Service, and the broadcast address
+        _room("pod_cidr", self.pod_cidr, pods, f"{replicas} pods from .{FIRST_POD_OFFSET} on")
+        _room("service_cidr", self.service_cidr, services, f"Service IPs from .{SERVICE_OFFSET}")
+        _room("loopback_cidr", self.loopback_cidr, max(pods, services), "pods and Service IPs")
 
-class EnsembleSpec(_Strict):
+
+class EnsembleSpec(Strict):
     """One ZooKeeper ensemble: a StatefulSet, its headless and client Services, a PDB."""
 
     name: str = "zk"
@@ -159,8 +223,29 @@ class EnsembleSpec(_Strict):
             lines.append(f"networkaddress.cache.negative.ttl={negative}")
         return " ".join(lines)
 
+    @field_validator("name")
+    @classmethod
+    def _short_enough(cls, value: str) -> str:
+        if len(value) > MAX_STATEFULSET_NAME:
+            raise ValueError(
+                f"must be at most {MAX_STATEFULSET_NAME} characters, so that the pods' label "
+                f"controller-revision-hash (name + 11) fits in 63 (got {len(value)}: {value!r})"
+            )
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        if len(value) > MAX_IMAGE or not IMAGE_REFERENCE.fullmatch(value):
+            raise ValueError(
+                f"must be an image reference such as zookeeper:3.8 or "
+                f"registry.example.com/zookeeper@sha256:<digest> (got {value!r})"
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> EnsembleSpec:
+        self.local.check_room(self.replicas)
         if self.headless_service.name == self.client_service.name:
             raise ValueError(
                 f"headless_service.name and client_service.name must differ "
@@ -188,63 +273,6 @@ class EnsembleSpec(_Strict):
         return f"{service}.{self.namespace}.svc.cluster.local"
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "(top level)"
-
-
-# Pydantic's wording ("Input should be less than or equal to 9") rephrased as the rest of
-# peerchaos speaks ("must be at most 9"); `ctx` carries the limit. Unlisted types keep theirs.
-_PLAIN_MESSAGES = {
-    "less_than_equal": "must be at most {le}",
-    "less_than": "must be less than {lt}",
-    "greater_than_equal": "must be at least {ge}",
-    "greater_than": "must be greater than {gt}",
-    "int_type": "must be an integer",
-    "int_parsing": "must be an integer",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "string_type": "must be a string",
-    "list_type": "must be a list",
-    "dict_type": "must be a mapping of fields",
-    "model_type": "must be a mapping of fields",
-    "literal_error": "must be {expected}",
-    "extra_forbidden": "unknown field",
-}
-
-
-def _plain(value: Any) -> Any:
-    # Limits declared on float fields arrive as 0.0 / 300.0; a person wrote 0 and 300.
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-def _seen(first: Any, message: str) -> str:
-    """The " (got ...)" suffix: what the person wrote, unless the message already says."""
-    if "input" not in first or first["type"] in ("missing", "extra_forbidden"):
-        return ""
-    if "got" in message:
-        return ""
-    seen = first["input"]
-    if isinstance(seen, dict | list):
-        # Model-level validators say what they saw; a whole mapping would only add noise.
-        # A wrong container type is still worth naming, briefly.
-        return f" (got {type(seen).__name__})" if first["type"].endswith("_type") else ""
-    return f" (got {seen!r})"
-
-
-def _first_error_line(error: ValidationError, source: str) -> str:
-    first = error.errors()[0]
-    template = _PLAIN_MESSAGES.get(first["type"])
-    if template is not None:
-        ctx = {key: _plain(value) for key, value in first.get("ctx", {}).items()}
-        message = template.format(**ctx)
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-    return f"{source}: {_field_path(first['loc'])}: {message}{_seen(first, message)}"
-
-
 def parse_spec(data: Any, source: str = "spec") -> EnsembleSpec:
     """Validate a mapping as an ensemble spec; raise SpecError with one line on failure."""
     if data is None:
@@ -254,7 +282,7 @@ def parse_spec(data: Any, source: str = "spec") -> EnsembleSpec:
     try:
         return EnsembleSpec.model_validate(data)
     except ValidationError as error:
-        raise SpecError(_first_error_line(error, source)) from None
+        raise SpecError(first_error_line(error, source)) from None
 
 
 def load_spec(path: str | Path | None) -> EnsembleSpec:
@@ -262,19 +290,7 @@ def load_spec(path: str | Path | None) -> EnsembleSpec:
     if path is None:
         return EnsembleSpec()
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise SpecError(f"{path}: cannot read spec ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SpecError(
-            f"{path}:{where} not valid YAML ({getattr(error, 'problem', error)})"
-        ) from None
-    return parse_spec(data, str(path))
+    return parse_spec(read_yaml(path, "spec"), str(path))
 
 
 def spec_with_overrides(spec: EnsembleSpec, overrides: dict[str, Any]) -> EnsembleSpec:

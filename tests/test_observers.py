@@ -316,7 +316,11 @@ def test_observe_rejects_a_bad_duration(duration: str, tmp_path: Path) -> None:
         cwd=REPO,
         timeout=60,
     )
-    assert result.returncode == 2 and "--duration: must be positive" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "peerchaos: observe: --duration: must be greater than 0 and at most 86400 "
+        f"(got '{duration}')"
+    ]
 
 
 def test_ray_listens_on_loopback_only_and_leaves_no_token_file(ray_session: None) -> None:

@@ -155,7 +155,9 @@ def partial_runs(tmp_path: Path) -> dict[str, RunDir]:
     (broken.path / "journal.json").write_text("not json")
     broken.ground_truth.write_text("[]")
     with broken.events.open("a") as f:
-        f.write('{"t": 1, "kind"\n{"no": "time"}\n')
+        # A record without a time, then the line a writer killed mid-write leaves (a torn
+        # line in the middle is no longer read past: it is an error naming file:line).
+        f.write('{"no": "time"}\n{"t": 1, "kind"')
     runs["broken json"] = broken
 
     no_trials = copy_run(PAUSE, tmp_path / "no-trials")

@@ -1,7 +1,9 @@
 """`peerchaos trend` on synthetic and real run directories, a broken one among them.
 
 The exit code is what a cron job or CronJob sees: 0 when the newest run is fine, 1 when
-it breaks an SLO or is markedly worse than the previous runs, 2 for bad arguments.
+it cannot be judged (unfinished, interrupted, torn, unreadable), breaks an SLO or is
+markedly worse than the previous runs, 2 for bad arguments. Every run goes through the
+real `peerchaos` command group, as cron runs it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from peerchaos.cli import main
 from peerchaos.errors import UsageError
-from peerchaos.report.commands import trend
 from peerchaos.report.trend import Rule, check_regressions, collect, parse_slo
 
 DATA = Path(__file__).parent / "data" / "report"
@@ -71,7 +73,7 @@ def stable_history(experiment: Path, runs: int = 4) -> None:
 
 
 def run_trend(*args: str) -> Result:
-    return CliRunner().invoke(trend, list(args))
+    return CliRunner().invoke(main, ["trend", *args])
 
 
 def test_a_steady_experiment_passes_and_gets_its_page(tmp_path: Path) -> None:
@@ -98,8 +100,9 @@ def test_broken_and_partial_runs_are_skipped_with_one_line_each(tmp_path: Path) 
     interrupted = fake_run(
         experiment, days_before=2, found=metrics((0.5, 0.7)), status="interrupted"
     )
-    empty = experiment / "20261126T000000Z-dead"
+    empty = experiment / "20261101T000000Z-dead"  # dated by its id, before all the others
     empty.mkdir()
+    fake_run(experiment, days_before=1, found=metrics((0.5, 0.7)))  # the newest is fine
     result = run_trend(str(experiment))
     assert result.exit_code == 0, result.output
     warnings = result.stderr.strip().splitlines()
@@ -199,7 +202,14 @@ def test_the_real_fixture_alone_breaks_its_slo(tmp_path: Path) -> None:
     [
         (["--slo", "election_time_s<=2"], "--slo 'election_time_s<=2': expected METRIC.STAT"),
         (["--slo", "elction_time_s.p95<=2"], "no run has a metric elction_time_s"),
-        (["--factor", "0.9"], "trend: need --factor > 1"),
+        (["--factor", "0.9"], "trend: --factor: must be greater than 1 and at most 1000"),
+        (["--factor", "nan"], "trend: --factor: must be a finite number (got 'nan')"),
+        (["--factor", "inf"], "trend: --factor: must be a finite number (got 'inf')"),
+        (["--factor", "-2"], "trend: --factor: must be greater than 1"),
+        (["--min-delta", "nan"], "trend: --min-delta: must be a finite number (got 'nan')"),
+        (["--min-delta", "-0.1"], "trend: --min-delta: must be between 0 and 3600 (got '-0.1')"),
+        (["--min-runs", "0"], "trend: --min-runs: must be between 1 and 1000 (got '0')"),
+        (["--min-runs", "2.5"], "trend: --min-runs: must be a whole number (got '2.5')"),
     ],
 )
 def test_bad_arguments_exit_2_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
@@ -211,15 +221,112 @@ def test_bad_arguments_exit_2_in_one_line(tmp_path: Path, args: list[str], messa
     assert len(lines) == 1 and lines[0].startswith("peerchaos: ") and message in lines[0]
 
 
-def test_nothing_to_read_exits_2(tmp_path: Path) -> None:
+def test_nothing_to_read_exits_2_and_an_empty_newest_run_fails(tmp_path: Path) -> None:
     missing = run_trend(str(tmp_path / "nope"))
     assert missing.exit_code == 2 and "no such directory" in missing.stderr
-    (tmp_path / "exp" / "run-1").mkdir(parents=True)
+    (tmp_path / "exp").mkdir()
+    none = run_trend(str(tmp_path / "exp"))
+    assert none.exit_code == 2
+    assert none.stderr.splitlines() == [
+        f"peerchaos: trend {tmp_path / 'exp'}: no run directories in it"
+    ]
+    (tmp_path / "exp" / "run-1").mkdir()
     empty = run_trend(str(tmp_path / "exp"))
-    assert empty.exit_code == 2
-    assert empty.stderr.strip().splitlines()[-1] == (
-        f"peerchaos: trend {tmp_path / 'exp'}: no readable run (skipped 1)"
-    )
+    assert empty.exit_code == 1
+    assert empty.stderr.splitlines() == [
+        "peerchaos: trend: newest run run-1 cannot be judged: no summary.json "
+        f"({tmp_path / 'exp' / 'run-1'})"
+    ]
+
+
+def test_a_newest_run_interrupted_with_a_torn_summary_fails_the_job(tmp_path: Path) -> None:
+    # The issue's check: the nightly job died mid-run; the gate must not look green.
+    experiment = tmp_path / "zk-leader-kill"
+    stable_history(experiment)
+    newest = fake_run(experiment, days_before=1, found=metrics((0.5, 0.7)), status="interrupted")
+    (newest / "summary.json").write_text('{"status": "interrupted", "metrics": {"elec')
+    result = run_trend(str(experiment), "--slo", "election_time_s.p95<=2")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"peerchaos: trend: newest run {newest.name} cannot be judged: summary.json is not "
+        f"valid JSON (line 1) ({newest})"
+    ]
+    html = (experiment / "trend.html").read_text()
+    assert f"Newest run {newest.name} cannot be judged" in html
+    assert "— met" not in result.stdout  # an older run's figures are not passed off as its
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [("running", "status running (partial run)"), ("interrupted", "status interrupted")],
+)
+def test_a_newest_run_that_never_finished_fails_the_job(
+    tmp_path: Path, status: str, reason: str
+) -> None:
+    experiment = tmp_path / "exp"
+    stable_history(experiment)
+    newest = fake_run(experiment, days_before=1, found=metrics((0.5, 0.7)), status=status)
+    result = run_trend(str(experiment))
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"peerchaos: trend: newest run {newest.name} cannot be judged: {reason}")
+
+
+def test_a_newest_run_killed_before_its_summary_fails_the_job(tmp_path: Path) -> None:
+    experiment = tmp_path / "exp"
+    stable_history(experiment)
+    newest = fake_run(experiment, days_before=1, found=metrics((0.5, 0.7)))
+    (newest / "summary.json").unlink()
+    (newest / "meta.json").write_text(json.dumps({"status": "running", "started": KILL_STARTED}))
+    result = run_trend(str(experiment))
+    assert result.exit_code == 1
+    assert "cannot be judged: no summary.json (meta.json: status running)" in result.stderr
+
+
+SHAPES = [
+    ([1, 2], "summary.json: must hold a JSON object (got list)"),
+    ({"metrics": [1]}, "summary.json: metrics must be a dict (got list)"),
+    ({"metrics": {"election_time_s": 3}}, "summary.json: metrics.election_time_s must map"),
+    (
+        {"metrics": {"election_time_s": {"p95": "fast"}}},
+        "summary.json: metrics.election_time_s.p95 must be a finite number or null (got 'fast')",
+    ),
+    (
+        {"metrics": {"election_time_s": {"p95": float("nan")}}},
+        "summary.json: metrics.election_time_s.p95 must be a finite number or null (got nan)",
+    ),
+    (
+        {"metrics": {"election_time_s": {"n": -1}}},
+        "summary.json: metrics.election_time_s.n must be a count (got -1)",
+    ),
+    ({"metrics": {}, "failure_reasons": "many"}, "summary.json: failure_reasons must be a list"),
+    ({"metrics": {}, "failure_reasons": [3]}, "failure_reasons must be a list of strings"),
+    ({"metrics": {}, "checks": "yes"}, "summary.json: checks must be a dict (got str)"),
+    ({"metrics": {}, "checks": {"valid": 2}}, "checks.valid must be true, false or unknown"),
+    ({"metrics": {}, "status": 7}, "summary.json: status must be a str (got int)"),
+    ({"metrics": {}, "deviated": "no"}, "summary.json: deviated must be a bool (got str)"),
+]
+
+
+@pytest.mark.parametrize(("summary", "message"), SHAPES, ids=[m for _, m in SHAPES])
+def test_a_summary_of_the_wrong_shape_is_one_line_naming_file_and_key(
+    tmp_path: Path, summary: Any, message: str
+) -> None:
+    experiment = tmp_path / "exp"
+    stable_history(experiment)
+    odd = fake_run(experiment, days_before=1, found={})
+    (odd / "summary.json").write_text(json.dumps(summary))
+    newest = run_trend(str(experiment))
+    assert newest.exit_code == 1, newest.output
+    (line,) = newest.stderr.splitlines()
+    assert line.startswith(f"peerchaos: trend: newest run {odd.name} cannot be judged: ")
+    assert message in line
+    # The same summary in an older run: skipped with a warning, the newest one judged.
+    fake_run(experiment, days_before=0.5, found=metrics((0.5, 0.7)))
+    older = run_trend(str(experiment))
+    assert older.exit_code == 0, older.output
+    (warning,) = older.stderr.splitlines()
+    assert warning.startswith(f"peerchaos: trend: skipping {odd}: ") and message in warning
 
 
 def test_slo_parsing() -> None:

@@ -43,8 +43,26 @@ BAD_SPECS = [
     ({"replicas": 0}, "replicas: must be at least 1 (got 0)"),
     ({"replicas": "three"}, "replicas: must be an integer (got 'three')"),
     ({"replicas": 2.5}, "replicas: must be a whole number (got 2.5)"),
+    ({"replicas": True}, "replicas: must be an integer (got True)"),
+    ({"replicas": "3"}, "replicas: must be an integer (got '3')"),
+    (
+        {"name": "z" * 53},
+        "name: must be at most 52 characters, so that the pods' label controller-revision-hash "
+        f"(name + 11) fits in 63 (got 53: '{'z' * 53}')",
+    ),
+    (
+        {"image": ""},
+        "image: must be an image reference such as zookeeper:3.8 or "
+        "registry.example.com/zookeeper@sha256:<digest> (got '')",
+    ),
+    (
+        {"image": "zookeeper:3.8\nrm -rf /"},
+        "image: must be an image reference such as zookeeper:3.8 or "
+        "registry.example.com/zookeeper@sha256:<digest> (got 'zookeeper:3.8\\nrm -rf /')",
+    ),
     ({"image": ["zookeeper"]}, "image: must be a string (got list)"),
     ({"tick_time_ms": 5}, "tick_time_ms: must be at least 10 (got 5)"),
+    ({"tick_time_ms": False}, "tick_time_ms: must be an integer (got False)"),
     ({"tick_time_ms": 60001}, "tick_time_ms: must be at most 60000 (got 60001)"),
     ({"init_limit": 0}, "init_limit: must be at least 1 (got 0)"),
     ({"init_limit": 1001}, "init_limit: must be at most 1000 (got 1001)"),
@@ -64,6 +82,10 @@ BAD_SPECS = [
     ({"jvm_dns_cache_s": -2}, "jvm_dns_cache_s: must be at least -1 (got -2)"),
     ({"jvm_dns_cache_s": 3601}, "jvm_dns_cache_s: must be at most 3600 (got 3601)"),
     ({"jvm_dns_cache_s": "forever"}, "jvm_dns_cache_s: must be an integer (got 'forever')"),
+    (
+        {"jvm_dns_negative_cache_s": -2},
+        "jvm_dns_negative_cache_s: must be at least -1 (got -2)",
+    ),
     ({"heap_mb": 16}, "heap_mb: must be at least 32 (got 16)"),
     ({"heap_mb": 9000}, "heap_mb: must be at most 8192 (got 9000)"),
     ({"headless_service": []}, "headless_service: must be a mapping of fields (got list)"),
@@ -98,6 +120,14 @@ BAD_SPECS = [
     (
         {"readiness_probe": {"period_s": "10s"}},
         "readiness_probe.period_s: must be a number (got '10s')",
+    ),
+    (
+        {"readiness_probe": {"period_s": float("nan")}},
+        "readiness_probe.period_s: must be a finite number (got nan)",
+    ),
+    (
+        {"readiness_probe": {"timeout_s": True}},
+        "readiness_probe.timeout_s: must be a number (got True)",
     ),
     (
         {"readiness_probe": {"timeout_s": -0.5}},
@@ -164,6 +194,7 @@ BAD_SPECS = [
         {"selectorless": {"enabled": "perhaps"}},
         "selectorless.enabled: must be true or false (got 'perhaps')",
     ),
+    ({"selectorless": {"enabled": 1}}, "selectorless.enabled: must be true or false (got 1)"),
     (
         {"selectorless": {"addresses": "10.0.0.1"}},
         "selectorless.addresses: must be a list (got '10.0.0.1')",
@@ -184,19 +215,35 @@ BAD_SPECS = [
     ),
     (
         {"local": {"pod_cidr": "10.244.0.1/24"}},
-        "local.pod_cidr: must be an IPv4 network such as 10.244.0.0/24 (got '10.244.0.1/24')",
+        "local.pod_cidr: must be network-aligned (host bits zero) like 10.244.0.0/24 "
+        "(got '10.244.0.1/24')",
     ),
     (
-        {"local": {"pod_cidr": "10.244.0.0/27"}},
-        "local.pod_cidr: must hold at least 64 addresses (got /27)",
+        {"local": {"pod_cidr": "0.0.0.0/1"}},
+        "local.pod_cidr: must lie in a private range (10.0.0.0/8, 172.16.0.0/12, "
+        "192.168.0.0/16 or 100.64.0.0/10) (got '0.0.0.0/1')",
+    ),
+    (
+        {"local": {"pod_cidr": "10.0.0.0/8"}},
+        "local.pod_cidr: must be between /16 and /28 (got /8)",
+    ),
+    (
+        {"local": {"pod_cidr": "10.244.0.0/255.255.255.0"}},
+        "local.pod_cidr: must be written ADDRESS/PREFIX like 10.244.0.0/24 "
+        "(got '10.244.0.0/255.255.255.0')",
     ),
     (
         {"local": {"service_cidr": "fd00::/64"}},
         "local.service_cidr: must be an IPv4 network such as 10.244.0.0/24 (got 'fd00::/64')",
     ),
     (
+        {"local": {"service_cidr": "8.8.8.0/24"}},
+        "local.service_cidr: must lie in a private range (10.0.0.0/8, 172.16.0.0/12, "
+        "192.168.0.0/16 or 100.64.0.0/10) (got '8.8.8.0/24')",
+    ),
+    (
         {"local": {"loopback_cidr": "127.77.0.0/30"}},
-        "local.loopback_cidr: must hold at least 64 addresses (got /30)",
+        "local.loopback_cidr: must be between /16 and /28 (got /30)",
     ),
     (
         {"local": {"service_cidr": "10.244.0.0/16"}},
@@ -204,7 +251,7 @@ BAD_SPECS = [
     ),
     (
         {"local": {"loopback_cidr": "10.77.0.0/24"}},
-        "local: loopback_cidr must lie in 127.0.0.0/8 (got 10.77.0.0/24)",
+        "local.loopback_cidr: must lie in 127.0.0.0/8 (got '10.77.0.0/24')",
     ),
     # Unknown fields, top level and nested.
     ({"replica": 3}, "replica: unknown field"),
@@ -341,10 +388,14 @@ ports = st.integers(1, 65535)
 ipv4 = st.ip_addresses(v=4).map(str)
 
 
+PRIVATE = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+
+
 @st.composite
-def networks(draw: st.DrawFn, within: str = "0.0.0.0/0", longest: int = 26) -> str:
-    outer = ipaddress.IPv4Network(within)
-    prefix = draw(st.integers(max(outer.prefixlen, 8), longest))
+def networks(draw: st.DrawFn, within: tuple[str, ...] = PRIVATE, longest: int = 27) -> str:
+    # /27 holds what the local runtime puts in any network for up to 9 replicas.
+    outer = ipaddress.IPv4Network(draw(st.sampled_from(within)))
+    prefix = draw(st.integers(max(outer.prefixlen, 16), longest))
     offset = draw(st.integers(0, outer.num_addresses - 1))
     return ipaddress.IPv4Network(
         (int(outer.network_address) + offset, prefix), strict=False
@@ -368,10 +419,10 @@ def valid_specs(draw: st.DrawFn) -> dict:
         )
     )
     data = {
-        "name": draw(dns_labels),
+        "name": draw(dns_labels.filter(lambda name: len(name) <= 52)),
         "namespace": draw(dns_labels),
         "replicas": draw(st.integers(1, 9)),
-        "image": draw(images),
+        "image": draw(images.filter(lambda image: len(image) <= 255)),
         "tick_time_ms": draw(st.integers(10, 60000)),
         "init_limit": draw(st.integers(1, 1000)),
         "sync_limit": draw(st.integers(1, 1000)),
@@ -387,6 +438,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
         "pod_management_policy": draw(st.sampled_from(["OrderedReady", "Parallel"])),
         "dns_ttl_s": draw(st.integers(0, 3600)),
         "jvm_dns_cache_s": draw(st.none() | st.integers(-1, 3600)),
+        "jvm_dns_negative_cache_s": draw(st.none() | st.integers(-1, 3600)),
         "heap_mb": draw(st.integers(32, 8192)),
         "headless_service": {
             "name": headless,
@@ -402,7 +454,7 @@ def valid_specs(draw: st.DrawFn) -> dict:
             "mode": draw(st.sampled_from(["auto", "netns", "loopback"])),
             "pod_cidr": pod_cidr,
             "service_cidr": service_cidr,
-            "loopback_cidr": draw(networks(within="127.0.0.0/8")),
+            "loopback_cidr": draw(networks(within=("127.0.0.0/8",))),
         },
     }
     # Any subset of fields may be left to its default.
@@ -447,3 +499,133 @@ def test_yaml_lookalike_names_render_as_strings(data: dict) -> None:
     assert statefulset["metadata"]["namespace"] == spec.namespace
     assert statefulset["spec"]["template"]["spec"]["containers"][0]["image"] == spec.image
     assert objects[2]["metadata"]["name"] == spec.client_service.name
+
+
+# --- the spec file as YAML: duplicate keys, nesting, encoding ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("replicas: 3\nreplicas: 5\n", "line 2: duplicate key 'replicas' (first at line 1)"),
+        (
+            "local:\n  pod_cidr: 10.1.0.0/24\n  pod_cidr: 10.2.0.0/24\n",
+            "line 3: duplicate key 'pod_cidr' (first at line 2)",
+        ),
+        ("a: " + "[" * 2000 + "]" * 2000 + "\n", "line 1: nested more than 50 levels deep"),
+        ("x:\n" + "".join("  " * i + "- \n" for i in range(1, 60)), "nested more than 50"),
+    ],
+    ids=["duplicate", "nested duplicate", "2000 deep", "deep block list"],
+)
+def test_yaml_that_would_mislead_or_crash_is_one_line(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    line = str(caught.value)
+    assert "\n" not in line and line.startswith(f"{path}: ") and message in line
+
+
+def test_a_spec_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"replicas: 3\nname: zk\nimage: zoo\xff\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == f"{path}: line 3: not UTF-8 text (byte 0xff)"
+
+
+def test_merge_keys_override_as_written() -> None:
+    # `<<: *base` is how people share settings; keys written beside it win, by design.
+    from peerchaos.yamlfile import parse_yaml
+
+    text = "a: &probe {period_s: 2, timeout_s: 1}\nb: {<<: *probe, period_s: 3}\n"
+    assert parse_yaml(text, "t")["b"] == {"period_s": 3, "timeout_s": 1}
+
+
+# --- local networks: private, aligned, /16../28, room for what the runtime puts there ---
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        {"pod_cidr": "10.1.0.0/16", "service_cidr": "172.16.0.0/16"},
+        {"pod_cidr": "192.168.7.0/28", "service_cidr": "100.64.0.0/27"},
+        {"pod_cidr": "100.127.255.240/28", "loopback_cidr": "127.0.0.0/16"},
+        {"pod_cidr": "172.31.255.0/24", "service_cidr": "10.96.0.0/24"},
+    ],
+)
+def test_private_networks_at_the_limits_are_accepted(local: dict) -> None:
+    assert parse_spec({"local": local}).local.pod_cidr == local["pod_cidr"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            {"replicas": 5, "local": {"pod_cidr": "10.0.0.0/28"}},
+            "(top level): local.pod_cidr 10.0.0.0/28 is too small for 5 pods from .10 on: "
+            "needs /27 or shorter",
+        ),
+        (
+            {"local": {"service_cidr": "10.96.0.0/28"}},
+            "(top level): local.service_cidr 10.96.0.0/28 is too small for Service IPs from "
+            ".20: needs /27 or shorter",
+        ),
+        (
+            {"local": {"loopback_cidr": "127.77.0.0/28"}},
+            "(top level): local.loopback_cidr 127.77.0.0/28 is too small for pods and Service "
+            "IPs: needs /27 or shorter",
+        ),
+        (
+            {"local": {"pod_cidr": "224.0.0.0/24"}},
+            "local.pod_cidr: must lie in a private range (10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16 or 100.64.0.0/10) (got '224.0.0.0/24')",
+        ),
+        (
+            {"local": {"pod_cidr": "127.0.0.0/16"}},
+            "local.pod_cidr: must lie in a private range (10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16 or 100.64.0.0/10) (got '127.0.0.0/16')",
+        ),
+        (
+            {"local": {"service_cidr": "1.1.1.0/26"}},
+            "local.service_cidr: must lie in a private range (10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16 or 100.64.0.0/10) (got '1.1.1.0/26')",
+        ),
+        ({"local": {"loopback_cidr": "127.77.0.0/8"}}, "local.loopback_cidr: must be network"),
+    ],
+)
+def test_networks_the_local_runtime_cannot_use(data: dict, expected: str) -> None:
+    assert _error(data).startswith(f"s.yaml: {expected}")
+
+
+def test_the_spec_knows_where_the_local_runtime_puts_things() -> None:
+    from peerchaos import spec as spec_module
+    from peerchaos.runtime.local import controlplane, network
+
+    assert spec_module.FIRST_POD_OFFSET == network.FIRST_POD_OFFSET
+    assert spec_module.SERVICE_OFFSET == controlplane.SERVICE_OFFSET
+    assert controlplane.DNS_OFFSET < controlplane.SERVICE_OFFSET
+
+
+def test_pod_names_fit_in_a_label() -> None:
+    longest = parse_spec({"name": "z" * 52, "replicas": 9})
+    assert all(len(pod) <= 63 for pod in longest.pod_names())
+    assert "must be at most 52 characters" in _error({"name": "z" * 53})
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "zookeeper:3.8",
+        "zookeeper",
+        "library/zookeeper:3.8.4-jre-17",
+        "registry.example.com:5000/team/zk:3.8",
+        "localhost/zk",
+        "zk@sha256:" + "a" * 64,
+        "ghcr.io/org/zk:3.8@sha256:" + "0123456789abcdef" * 4,
+    ],
+)
+def test_image_references_as_registries_write_them(image: str) -> None:
+    assert parse_spec({"image": image}).image == image

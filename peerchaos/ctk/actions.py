@@ -16,8 +16,9 @@ from chaoslib.types import Configuration, Secrets
 
 from peerchaos import ensemble as ens
 from peerchaos import nemesis
-from peerchaos.ctk.config import number
+from peerchaos.ctk.config import shown
 from peerchaos.ctk.session import Session, open_session
+from peerchaos.ctk.validate import check_argument
 from peerchaos.errors import PeerchaosError
 from peerchaos.events import JsonlAppender, event
 from peerchaos.manifests import render
@@ -47,6 +48,14 @@ def _fail(error: PeerchaosError) -> ActivityFailed:
     return ActivityFailed(str(error))
 
 
+def _argument(func: str, key: str, value: Any) -> Any:
+    """An argument as pre-flight checks it; ActivityFailed with one line otherwise."""
+    try:
+        return check_argument(key, value, func)
+    except PeerchaosError as error:
+        raise _fail(error) from None
+
+
 def _on_runtime(configuration: Configuration, act: Callable[[Runtime, Session], T]) -> T:
     """Run one runtime call for an activity; a PeerchaosError becomes ActivityFailed."""
     session = open_session(configuration)
@@ -60,6 +69,7 @@ def deploy_ensemble(
     timeout_s: float = 90.0, configuration: Configuration = None, secrets: Secrets = None
 ) -> dict[str, Any]:
     """Apply the spec's objects and wait for a leader and a write through the client Service."""
+    timeout_s = _argument("deploy_ensemble", "timeout_s", timeout_s)
     session = open_session(configuration)
     if session.deployed:
         return {"already": True}
@@ -82,13 +92,14 @@ def bootstrap_ensemble(
     What a bootstrap reaches (ready peers, seconds, leader) is the result: with a quorum
     readiness probe and publishNotReadyAddresses false the peers cannot find each other.
     """
+    timeout_s = _argument("bootstrap_ensemble", "timeout_s", timeout_s)
     session = open_session(configuration)
     started = time.monotonic()
     try:
         if not session.deployed:
             session.runtime.apply(render(session.config.spec))
             session.deployed = True
-        deadline = started + number(timeout_s, float, 1, 3600, "bootstrap_ensemble: timeout_s")
+        deadline = started + timeout_s
         ready = 0
         while time.monotonic() < deadline:
             ready = sum(1 for pod in session.runtime.pods() if pod.ready)
@@ -118,12 +129,14 @@ def _trials(
     settle_s: Any,
     configuration: Configuration,
 ) -> list[dict[str, Any]]:
+    where = f"{fault} {shown(target)}"
+    # Arguments first: a bad one is refused before a session (or its state dir) exists.
+    target = _argument(where, "target", target)
+    count = _argument(where, "trials", trials)
+    hold = _argument(where, "duration_s", duration_s)
+    settle = _argument(where, "settle_s", settle_s)
     session = open_session(configuration)
-    where = f"{fault} {target}"
     try:
-        count = number(trials, int, 1, 1000, f"{where}: trials")
-        hold = number(duration_s, float, 0, 3600, f"{where}: duration_s")
-        settle = number(settle_s, float, 0, 3600, f"{where}: settle_s")
         if fault != "endpoints":
             nemesis.check_target(target, session.config.spec.pod_names(), where)
         done = nemesis.run_trials(
@@ -191,7 +204,7 @@ def make_peer_unready(
     secrets: Secrets = None,
 ) -> list[dict[str, Any]]:
     """Fail the peer's readiness probe for `duration_s` (0: leave it unready); it keeps running."""
-    if float(duration_s) == 0:
+    if _argument("make_peer_unready", "duration_s", duration_s) == 0:
         return _single("unready", target, configuration)
     return _trials("unready", target, trials, duration_s, settle_s, configuration)
 
@@ -200,6 +213,7 @@ def make_peer_ready(
     target: str, configuration: Configuration = None, secrets: Secrets = None
 ) -> float:
     """Let a peer's readiness probe pass again."""
+    target = _argument("make_peer_ready", "target", target)
     return _on_runtime(configuration, lambda rt, _: rt.make_ready(ens.pick_target(rt, target)))
 
 
@@ -217,6 +231,7 @@ def pause_peer(
 
 def resume_peer(target: str, configuration: Configuration = None, secrets: Secrets = None) -> float:
     """SIGCONT a paused peer."""
+    target = _argument("resume_peer", "target", target)
     return _on_runtime(configuration, lambda rt, _: rt.resume(ens.pick_target(rt, target)))
 
 
@@ -241,6 +256,7 @@ def rolling_restart(
     settle_s: float = 2.0, configuration: Configuration = None, secrets: Secrets = None
 ) -> list[dict[str, Any]]:
     """Kill every peer in turn, highest ordinal first, waiting for health in between."""
+    _argument("rolling_restart", "settle_s", settle_s)
     session = open_session(configuration)
     names = list(reversed(session.config.spec.pod_names()))
     records = []
@@ -261,9 +277,11 @@ def delete_endpoints(
 
     With `duration_s` > 0 they are written back after that long, `trials` times.
     """
+    service = _argument("delete_endpoints", "service", service)
+    hold = _argument("delete_endpoints", "duration_s", duration_s)
     session = open_session(configuration)
     name = service or session.config.spec.client_service.name
-    if float(duration_s) > 0:
+    if hold > 0:
         return _trials("endpoints", name, trials, duration_s, settle_s, configuration)
     return _on_runtime(configuration, lambda rt, _: rt.delete_endpoints(name))
 
@@ -272,6 +290,7 @@ def restore_endpoints(
     service: str = "", configuration: Configuration = None, secrets: Secrets = None
 ) -> float:
     """Write the hand-written Endpoints back."""
+    service = _argument("restore_endpoints", "service", service)
     return _on_runtime(
         configuration,
         lambda rt, session: rt.restore_endpoints(
@@ -282,7 +301,12 @@ def restore_endpoints(
 
 def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> list[str]:
     """Rollback: heal partitions, resume paused peers, make unready peers ready."""
-    session = open_session(configuration)
+    try:
+        session = open_session(configuration)
+    except PeerchaosError:
+        # Pre-flight said why in one line already; a configuration that cannot be read
+        # deployed nothing, so there is nothing to heal (and no second line to print).
+        return ["nothing to heal: the configuration was refused"]
     if not session.runtime.is_up():
         return ["nothing to heal: no ensemble up"]
     try:
@@ -292,9 +316,10 @@ def heal_all(configuration: Configuration = None, secrets: Secrets = None) -> li
 
 
 def _single(fault: str, target: str, configuration: Configuration) -> list[dict[str, Any]]:
+    target = _argument(f"{fault} {shown(target)}", "target", target)
     session = open_session(configuration)
     try:
-        nemesis.check_target(target, session.config.spec.pod_names(), f"{fault} {target}")
+        nemesis.check_target(target, session.config.spec.pod_names(), f"{fault} {shown(target)}")
         pods = nemesis.resolve(session.runtime, target, __import__("random").Random())
         t = nemesis.inject(session.runtime, fault, pods)
     except PeerchaosError as error:

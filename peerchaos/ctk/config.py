@@ -21,6 +21,11 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
       context: null                 # runtime kubernetes: kubeconfig context
       grace_period_s: 0             # runtime kubernetes: pod delete grace period
       delete_pvcs: true             # runtime kubernetes: delete the peers' claims at teardown
+      trials: 5                     # for activities that say `trials: ${trials}`
+      settle_s: 2                   # likewise `settle_s: ${settle_s}`
+
+Every key is checked here, before anything is deployed — also the ones only activities
+read through `${…}` — so `--var trials=-5` fails in pre-flight, not after deploying.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peerchaos import bounded
 from peerchaos.errors import SpecError
 from peerchaos.spec import EnsembleSpec, load_spec, parse_spec
 
@@ -58,6 +64,8 @@ KNOWN_KEYS = {
     "delete_pvcs",
 }
 SETTLE_MODES = ("back-to-back", "independent")
+# Keys no peerchaos code reads itself; activities receive them through `${key}`.
+SUBSTITUTED = {"trials": (int, 1, 1000), "settle_s": (float, 0, 3600)}
 OBSERVER_KEYS = {
     "load_workers": (int, 0, 64),
     "dns_probes": (int, 0, 32),
@@ -89,6 +97,15 @@ class ExperimentConfig:
     # The experiment's ensemble leaves nothing behind, and each run starts from empty data.
     delete_pvcs: bool = True
     settle: str = "back-to-back"  # or "independent" (see the module docstring)
+    # The configuration as Chaos Toolkit loaded it: what `${key}` in an activity becomes.
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def shown(key: Any) -> str:
+    """A key or name as a message shows it: plain when it is a plain name, quoted otherwise
+    (it may hold anything, a newline included)."""
+    text = str(key)
+    return text if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text) else repr(key)
 
 
 def slug(text: str) -> str:
@@ -96,16 +113,27 @@ def slug(text: str) -> str:
 
 
 def number(value: Any, kind: type, low: float, high: float, where: str) -> Any:
-    """Coerce a --var string or YAML number; one line naming `where` when it is not one."""
+    """A --var string or YAML number within [low, high]; one line naming `where` otherwise.
+
+    Integers are integers: `true`, 2.7 and "2.7" are refused, never truncated."""
     try:
-        result = kind(value)
-    except (TypeError, ValueError):
-        raise SpecError(
-            f"{where}: must be {'an integer' if kind is int else 'a number'} (got {value!r})"
-        ) from None
-    if isinstance(value, bool) or not (low <= result <= high):
-        raise SpecError(f"{where}: must be between {low:g} and {high:g} (got {value!r})")
-    return result
+        if kind is int:
+            return bounded.integer(value, int(low), int(high))
+        return bounded.real(value, low, high)
+    except ValueError as error:
+        raise SpecError(f"{where}: {error}") from None
+
+
+def _text(configuration: dict[str, Any], key: str) -> str | None:
+    """An optional string setting (a path, a name, an address); None when absent, null or
+    empty (a `--var key=` unsets it)."""
+    value = configuration.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return bounded.text(value)
+    except ValueError as error:
+        raise SpecError(f"configuration.{key}: {error}") from None
 
 
 def flag(value: Any, where: str) -> bool:
@@ -125,24 +153,68 @@ def deploy_mode(value: Any) -> str:
 
 
 def read_config(configuration: dict[str, Any] | None, title: str = "") -> ExperimentConfig:
-    """Validate the peerchaos keys of an experiment's configuration."""
+    """Validate every peerchaos key of an experiment's configuration."""
+    if configuration is not None and not isinstance(configuration, dict):
+        raise SpecError(f"configuration: must be a mapping (got {type(configuration).__name__})")
     configuration = dict(configuration or {})
-    unknown = sorted(k for k in configuration if k not in KNOWN_KEYS)
+    unknown = sorted((k for k in configuration if k not in KNOWN_KEYS), key=str)
     if unknown:
         raise SpecError(
-            f"configuration.{unknown[0]}: unknown key (known: {', '.join(sorted(KNOWN_KEYS))})"
+            f"configuration.{shown(unknown[0])}: unknown key "
+            f"(known: {', '.join(sorted(KNOWN_KEYS))})"
         )
-    runtime = str(configuration.get("runtime", "local"))
+    runtime = configuration.get("runtime", "local")
     if runtime not in ("local", "kubernetes"):
         raise SpecError(f"configuration.runtime: must be local or kubernetes (got {runtime!r})")
+    spec = _spec(configuration)
+    observers, via = _observers(configuration.get("observers"))
+    for key, (kind, low, high) in SUBSTITUTED.items():
+        if configuration.get(key) is not None:
+            number(configuration[key], kind, low, high, f"configuration.{key}")
+    return ExperimentConfig(
+        name=slug(_text(configuration, "name") or title),
+        runtime=runtime,
+        spec=spec,
+        observers=observers,
+        via=via,
+        allow_quorum_loss=flag(
+            configuration.get("allow_quorum_loss", False), "configuration.allow_quorum_loss"
+        ),
+        results_dir=Path(_text(configuration, "results_dir") or "results"),
+        ray_address=_text(configuration, "ray_address") or None,
+        state_dir=_state_dir(configuration),
+        deploy=deploy_mode(configuration.get("deploy", True)),
+        restart_delay_s=number(
+            configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
+        ),
+        kubeconfig=_text(configuration, "kubeconfig") or None,
+        context=_text(configuration, "context") or None,
+        grace_period_s=number(
+            configuration.get("grace_period_s", 0), int, 0, 3600, "configuration.grace_period_s"
+        ),
+        delete_pvcs=flag(configuration.get("delete_pvcs", True), "configuration.delete_pvcs"),
+        settle=_settle(configuration),
+        raw=configuration,
+    )
+
+
+def _state_dir(configuration: dict[str, Any]) -> Path | None:
+    value = _text(configuration, "state_dir")
+    return None if value is None else Path(value)  # None: a temp dir of the run's own
+
+
+def _spec(configuration: dict[str, Any]) -> EnsembleSpec:
     raw_spec = configuration.get("spec")
     if raw_spec is None or isinstance(raw_spec, str | Path):
+        if isinstance(raw_spec, str) and not raw_spec.strip():
+            raise SpecError("configuration.spec: must be a path or a mapping (got '')")
         spec = load_spec(raw_spec)
     elif isinstance(raw_spec, dict):
         spec = parse_spec(raw_spec, "configuration.spec")
     else:
         raise SpecError(f"configuration.spec: must be a path or a mapping (got {raw_spec!r})")
-    overrides = configuration.get("spec_overrides") or {}
+    overrides = configuration.get("spec_overrides")
+    overrides = {} if overrides is None else overrides
     if not isinstance(overrides, dict):
         raise SpecError(f"configuration.spec_overrides: must be a mapping (got {overrides!r})")
     # Shortcuts `--var` can set: one experiment file, run with either setting.
@@ -153,19 +225,24 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
             "configuration.publish_not_ready_addresses",
         )
     if configuration.get("namespace") not in (None, ""):
-        overrides["namespace"] = str(configuration["namespace"])
+        overrides["namespace"] = _text(configuration, "namespace")
     for key in ("jvm_dns_cache_s", "jvm_dns_negative_cache_s"):
         if configuration.get(key) not in (None, "", "default"):
             overrides[key] = number(configuration[key], int, -1, 3600, f"configuration.{key}")
     if overrides:
         spec = parse_spec({**spec.model_dump(), **overrides}, "configuration.spec_overrides")
-    observers_raw = configuration.get("observers") or {}
-    if not isinstance(observers_raw, dict):
-        raise SpecError(f"configuration.observers: must be a mapping (got {observers_raw!r})")
+    return spec
+
+
+def _observers(raw: Any) -> tuple[dict[str, Any], str]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise SpecError(f"configuration.observers: must be a mapping (got {raw!r})")
     observers: dict[str, Any] = {}
     via = "service"
-    for key, value in observers_raw.items():
-        where = f"configuration.observers.{key}"
+    for key, value in raw.items():
+        where = f"configuration.observers.{shown(key)}"
         if key == "via":
             if value not in ("service", "pods"):
                 raise SpecError(f"{where}: must be service or pods (got {value!r})")
@@ -175,33 +252,13 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
             observers[key] = number(value, kind, low, high, where)
         else:
             raise SpecError(f"{where}: unknown key (known: via, {', '.join(OBSERVER_KEYS)})")
-    state_dir = configuration.get("state_dir")
-    settle = str(configuration.get("settle") or "back-to-back")
+    return observers, via
+
+
+def _settle(configuration: dict[str, Any]) -> str:
+    settle = configuration.get("settle") or "back-to-back"
     if settle not in SETTLE_MODES:
         raise SpecError(
             f"configuration.settle: must be {' or '.join(SETTLE_MODES)} (got {settle!r})"
         )
-    return ExperimentConfig(
-        name=slug(str(configuration.get("name") or title)),
-        runtime=runtime,
-        spec=spec,
-        observers=observers,
-        via=via,
-        allow_quorum_loss=flag(
-            configuration.get("allow_quorum_loss", False), "configuration.allow_quorum_loss"
-        ),
-        results_dir=Path(str(configuration.get("results_dir", "results"))),
-        ray_address=configuration.get("ray_address") or None,
-        state_dir=Path(state_dir) if state_dir else None,
-        deploy=deploy_mode(configuration.get("deploy", True)),
-        restart_delay_s=number(
-            configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
-        ),
-        kubeconfig=configuration.get("kubeconfig") or None,
-        context=configuration.get("context") or None,
-        grace_period_s=number(
-            configuration.get("grace_period_s", 0), int, 0, 3600, "configuration.grace_period_s"
-        ),
-        delete_pvcs=flag(configuration.get("delete_pvcs", True), "configuration.delete_pvcs"),
-        settle=settle,
-    )
+    return str(settle)

@@ -180,6 +180,8 @@ def dns_convergence(
 ) -> float | str:
     """Seconds until every DNS probe's view of `name` equals the truth for good (headless,
     client or an FQDN); only trials that changed what the name should answer count."""
+    if not isinstance(name, str):
+        raise ActivityFailed(f"dns_convergence: name must be a string (got {name!r})")
     session = open_session(configuration)
     spec = session.config.spec
     aliases = {

@@ -88,8 +88,13 @@ def connections_to_unready_peers(
     answered. The largest count seen in this run is returned, so a hypothesis after
     the method still sees what happened while a peer was unready.
     """
+    from peerchaos.ctk.validate import check_argument
     from peerchaos.zookeeper.fourletter import ask
 
+    try:
+        connections = check_argument("connections", connections, "connections_to_unready_peers")
+    except PeerchaosError as error:
+        raise ActivityFailed(str(error)) from None
     session = open_session(configuration)
     try:
         pods = session.runtime.pods()
@@ -98,7 +103,7 @@ def connections_to_unready_peers(
         raise ActivityFailed(str(error)) from None
     unready = {pod.ordinal + 1 for pod in pods if pod.phase == "Running" and not pod.ready}
     hits = 0
-    for _ in range(int(connections)):
+    for _ in range(connections):
         try:
             reply = ask(vip[0], vip[1], "conf", timeout_s=2)
         except OSError:

@@ -1,44 +1,31 @@
 """The `peerchaos report` and `peerchaos trend` commands.
 
 `report RUN_DIR` regenerates a run's figures and pages from its files and prints the
-path of `report.html`. `trend results/<experiment>` writes the trend page and exits
-non-zero when the newest run breaks an SLO or is markedly worse than the previous runs
-(see `trend.py`), so a cron job or a Kubernetes CronJob fails loudly. Exit codes: 0 fine,
-1 a broken SLO or a regression, 2 a bad argument (one line on stderr, no traceback).
+path of `report.html`; a run dir it cannot read whole is refused in one line. `trend
+results/<experiment>` writes the trend page and exits non-zero when the newest run
+cannot be judged (unfinished, interrupted, torn, unreadable), breaks an SLO or is
+markedly worse than the previous runs (see `trend.py`), so a cron job or a Kubernetes
+CronJob fails loudly. Exit codes: 0 fine, 1 a newest run that cannot be judged, a
+broken SLO or a regression, 2 a bad argument (one line on stderr, no traceback).
 Matplotlib is imported only when a command runs, to keep `peerchaos --help` fast.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from peerchaos.cli_input import Bounded, one_line_errors, say
 from peerchaos.errors import UsageError
 
-
-def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The CLI's own `one_line_errors`, looked up when the command runs.
-
-    `peerchaos.cli` imports this module to register the commands; importing it back at
-    import time would be circular.
-    """
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from peerchaos.cli import one_line_errors as wrap
-
-        return wrap(command)(*args, **kwargs)
-
-    return wrapper
+__all__ = ["one_line_errors", "report", "trend"]
 
 
 def warn(message: str) -> None:
-    click.echo(f"peerchaos: {message}", err=True)
+    say(f"peerchaos: {message}")  # one line, whatever a run's files put into the message
 
 
 @click.command()
@@ -48,8 +35,10 @@ def report(run_dir: Path) -> None:
     """Regenerate RUN_DIR's plots, report.html and report.md from its files."""
     from peerchaos.report import write_reports
     from peerchaos.rundir import RunDir
+    from peerchaos.runfiles import EVERYTHING, require_readable
 
     run = RunDir.existing(run_dir)
+    require_readable(run, reads=EVERYTHING)
     written = write_reports(run)
     click.echo(str(written["report.html"]))
 
@@ -72,18 +61,24 @@ def report(run_dir: Path) -> None:
 )
 @click.option(
     "--factor",
+    type=Bounded(float, 1, 1000, above=True),
     default=1.5,
     show_default=True,
     help="Markedly worse: newest p95 above FACTOR x the previous runs' median p95 …",
 )
 @click.option(
     "--min-delta",
+    type=Bounded(float, 0, 3600),
     default=0.1,
     show_default=True,
     help="… and at least this many seconds above it …",
 )
 @click.option(
-    "--min-runs", default=3, show_default=True, help="… with at least this many previous runs."
+    "--min-runs",
+    type=Bounded(int, 1, 1000),
+    default=3,
+    show_default=True,
+    help="… with at least this many previous runs.",
 )
 @one_line_errors
 def trend(
@@ -96,37 +91,44 @@ def trend(
 ) -> None:
     """p50/p95 of every metric per run of EXPERIMENT_DIR (results/<experiment>) over time.
 
-    Exits 1 when the newest run breaks an --slo or is markedly worse than the previous
-    runs; unreadable or unfinished runs are skipped with a warning naming them.
+    Exits 1 when the newest run cannot be judged (unfinished, interrupted, torn or
+    unreadable), breaks an --slo or is markedly worse than the previous runs; older
+    unreadable or unfinished runs are skipped with a warning naming them.
     """
     from peerchaos.progress import status
     from peerchaos.report import trend as trends
     from peerchaos.report.trend_page import write_trend
 
-    if factor <= 1 or min_delta < 0 or min_runs < 1:
-        raise UsageError(
-            f"trend: need --factor > 1, --min-delta >= 0 and --min-runs >= 1 "
-            f"(got {factor:g}, {min_delta:g}, {min_runs})"
-        )
     slos = [trends.parse_slo(text) for text in slo_texts]
     rule = trends.Rule(factor=factor, min_previous=min_runs, min_delta_s=min_delta)
     out = out_dir or experiment_dir
     with status(f"trend: reading {experiment_dir}"):
         runs, skipped = trends.collect(experiment_dir, ignore=(out,) if out_dir else ())
+    if not runs and not skipped:
+        raise UsageError(f"trend {experiment_dir}: no run directories in it")
+    newest_broken = trends.unusable_newest(runs, skipped)
     for skip in skipped:
-        warn(f"trend: skipping {skip.path}: {skip.reason}")
-    if not runs:
-        raise UsageError(f"trend {experiment_dir}: no readable run (skipped {len(skipped)})")
-    findings = trends.check_slos(runs, slos) + trends.check_regressions(runs, rule)
-    with status("trend: drawing"):
-        written = write_trend(
-            experiment_dir.resolve().name, runs, skipped, findings, slos, rule, out
-        )
-    _print_runs(runs)
+        if skip is not newest_broken:
+            warn(f"trend: skipping {skip.path}: {skip.reason}")
+    if newest_broken is not None:
+        problem = f"newest run {newest_broken.path.name} cannot be judged: {newest_broken.reason}"
+        findings = [trends.Finding("newest", "", True, problem)]
+    else:
+        findings = trends.check_slos(runs, slos) + trends.check_regressions(runs, rule)
+    if runs:
+        with status("trend: drawing"):
+            written = write_trend(
+                experiment_dir.resolve().name, runs, skipped, findings, slos, rule, out
+            )
+        _print_runs(runs)
     for finding in findings:
-        if finding.kind == "slo" or finding.breached:
+        if finding.kind == "slo" or (finding.breached and finding.kind != "newest"):
             click.echo(finding.message)
-    click.echo(str(written["trend.html"]))
+    if runs:
+        click.echo(str(written["trend.html"]))
+    if newest_broken is not None:
+        warn(f"trend: {findings[0].message} ({newest_broken.path})")
+        sys.exit(1)
     broken = [f for f in findings if f.breached]
     if broken:
         warn(

@@ -12,8 +12,10 @@ than the runs before it:
     holding that metric — two lucky runs are not a baseline.
 
 The absolute margin keeps metrics that are usually zero (DNS convergence p50) from
-flagging noise. Runs that cannot be read (no summary.json, broken JSON) or never finished
-(status running / interrupted) are skipped with a warning naming them. An SLO on a
+flagging noise. The newest run must be usable: when it cannot be read (no summary.json,
+torn JSON, a summary of the wrong shape) or never finished (status running /
+interrupted), the job fails, naming it and why — a nightly job that died must not look
+green. Older runs like that are skipped with a warning naming them. An SLO on a
 metric the newest run has no value for (no election in a follower-kill experiment) is
 reported as "no data", not as a breach — unless earlier runs had a value: a metric
 that stops being measured (the newest run failed before its method) breaks the SLO, and
@@ -22,19 +24,37 @@ counts as markedly worse when MIN_PREVIOUS previous runs had it.
 
 from __future__ import annotations
 
-import json
 import operator
 import re
 import statistics
-from calendar import timegm
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 from peerchaos.errors import UsageError
+from peerchaos.report.trendruns import (
+    Skipped,
+    TrendRun,
+    check_shape,
+    collect,
+    read_run,
+    unusable_newest,
+)
 
-UNFINISHED = ("running", "interrupted")
+__all__ = [
+    "Finding",
+    "Rule",
+    "Skipped",
+    "Slo",
+    "TrendRun",
+    "check_regressions",
+    "check_shape",
+    "check_slos",
+    "collect",
+    "metric_names",
+    "parse_slo",
+    "read_run",
+    "unusable_newest",
+]
 STATS = ("p50", "p95", "max", "n")
 OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -43,7 +63,6 @@ OPS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 SLO_SYNTAX = re.compile(r"^\s*([A-Za-z0-9_]+)\.(p50|p95|max|n)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$")
-RUN_ID_TIME = re.compile(r"^(\d{8}T\d{6})Z")
 
 
 @dataclass(frozen=True)
@@ -68,30 +87,9 @@ class Rule:
     baseline: int = 10
 
 
-@dataclass
-class TrendRun:
-    path: Path
-    run_id: str
-    started: float
-    status: str
-    passed: bool
-    metrics: dict[str, dict[str, Any]]
-    reasons: list[str] = field(default_factory=list)
-
-    def stat(self, metric: str, stat: str) -> float | None:
-        value = (self.metrics.get(metric) or {}).get(stat)
-        return float(value) if isinstance(value, int | float) else None
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: Path
-    reason: str
-
-
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "slo" or "regression"
+    kind: str  # "slo", "regression", or "newest" (the newest run cannot be judged)
     metric: str
     breached: bool | None  # None: no data to judge
     message: str
@@ -110,77 +108,6 @@ def parse_slo(text: str) -> Slo:
     except ValueError:
         raise UsageError(f"--slo {text!r}: {number!r} is not a number") from None
     return Slo(metric, stat, op, threshold, f"{metric}.{stat}{op}{number}")
-
-
-def _started(path: Path, run_id: str, meta: dict[str, Any]) -> float:
-    if isinstance(meta.get("started"), int | float):
-        return float(meta["started"])
-    if match := RUN_ID_TIME.match(run_id):
-        return float(timegm(_utc_fields(match.group(1))))
-    return (path / "summary.json").stat().st_mtime
-
-
-def _utc_fields(stamp: str) -> tuple[int, ...]:
-    # "20261126T215121" → (2026, 11, 26, 21, 51, 21)
-    return (
-        int(stamp[0:4]),
-        int(stamp[4:6]),
-        int(stamp[6:8]),
-        int(stamp[9:11]),
-        int(stamp[11:13]),
-        int(stamp[13:15]),
-    )
-
-
-def read_run(path: Path) -> TrendRun:
-    """One run's figures; ValueError with a short reason when it cannot be used."""
-    try:
-        summary = json.loads((path / "summary.json").read_text())
-    except FileNotFoundError:
-        raise ValueError("no summary.json") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"summary.json is not valid JSON (line {error.lineno})") from None
-    except OSError as error:
-        raise ValueError(f"summary.json unreadable ({error.strerror})") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("metrics"), dict):
-        raise ValueError("summary.json holds no metrics (partial run)")
-    status = str(summary.get("status") or "unknown")
-    if status in UNFINISHED:
-        raise ValueError(f"status {status} (partial run)")
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-    except (OSError, ValueError):
-        meta = {}  # the summary is enough; meta only dates the run more precisely
-    reasons = [str(r) for r in summary.get("failure_reasons") or []]
-    checks_valid = (summary.get("checks") or {}).get("valid")
-    passed = (
-        status == "completed"
-        and not reasons
-        and checks_valid is not False
-        and not (summary.get("deviated"))
-    )
-    run_id = str(summary.get("run_id") or path.name)
-    started = _started(path, path.name, meta if isinstance(meta, dict) else {})
-    return TrendRun(path, run_id, started, status, passed, summary["metrics"], reasons)
-
-
-def collect(
-    experiment_dir: Path, ignore: tuple[Path, ...] = ()
-) -> tuple[list[TrendRun], list[Skipped]]:
-    """Readable runs oldest first, and the skipped ones with their reason."""
-    if not experiment_dir.is_dir():
-        raise UsageError(f"trend {experiment_dir}: no such directory")
-    ignored = {p.resolve() for p in ignore}
-    runs, skipped = [], []
-    for path in sorted(experiment_dir.iterdir()):
-        if not path.is_dir() or path.name.startswith(".") or path.resolve() in ignored:
-            continue
-        try:
-            runs.append(read_run(path))
-        except ValueError as error:
-            skipped.append(Skipped(path, str(error)))
-    runs.sort(key=lambda run: (run.started, run.run_id))
-    return runs, skipped
 
 
 def metric_names(runs: list[TrendRun]) -> list[str]:

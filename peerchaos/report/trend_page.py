@@ -42,7 +42,10 @@ def context(
     metrics = metric_names(runs)
     broken = [f for f in findings if f.breached]
     newest = runs[-1]
-    if broken:
+    unjudged = [f for f in findings if f.kind == "newest"]
+    if unjudged:
+        headline = unjudged[0].message[0].upper() + unjudged[0].message[1:]
+    elif broken:
         headline = f"Newest run {newest.run_id}: {len(broken)} problem(s)"
     else:
         headline = f"Newest run {newest.run_id}: no SLO broken, not markedly worse"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,50 @@ def run(cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         detail = (result.stderr or result.stdout).strip().splitlines()
         raise PeerchaosError(f"{' '.join(cmd)}: {detail[-1] if detail else 'failed'}")
     return result
+
+
+def host_networks() -> list[tuple[ipaddress.IPv4Network, str]]:
+    """Every IPv4 network this host (its current network namespace) already holds: each
+    address with its prefix, and each route of every table (the default route aside:
+    every network overlaps it, and a more specific route wins over it)."""
+    held = []
+    for link in json.loads(run(["ip", "-4", "-j", "addr", "show"]).stdout or "[]"):
+        for info in link.get("addr_info", []):
+            address = f"{info['local']}/{info['prefixlen']}"
+            held.append(
+                (
+                    ipaddress.IPv4Network(address, strict=False),
+                    f"address {address} on {link['ifname']}",
+                )
+            )
+    routes = run(["ip", "-4", "-j", "route", "show", "table", "all"]).stdout
+    for route in json.loads(routes or "[]"):
+        destination = route.get("dst", "default")
+        if destination == "default":
+            continue
+        network = ipaddress.IPv4Network(destination, strict=False)
+        where = " ".join(
+            f"{word} {route[key]}"
+            for word, key in (("dev", "dev"), ("table", "table"))
+            if key in route
+        )
+        kind = f"{route['type']} " if route.get("type", "unicast") != "unicast" else ""
+        held.append((network, f"{kind}route {destination} {where}".rstrip()))
+    return held
+
+
+def check_host_overlap(cidrs: dict[str, str]) -> None:
+    """Refuse, before anything is created, a pod or service CIDR (netns mode) that overlaps
+    an address or route the host already has — another network, another ensemble's bridge."""
+    held = host_networks()
+    for field_name, cidr in cidrs.items():
+        network = ipaddress.IPv4Network(cidr)
+        for other, what in held:
+            if network.overlaps(other):
+                raise PeerchaosError(
+                    f"local.{field_name} {cidr}: overlaps the host's {what} "
+                    "(choose a free private range)"
+                )
 
 
 def is_root() -> bool:

@@ -120,6 +120,7 @@ class LocalRuntime:
             )
         if self.state.state_file.exists():
             sweep(self.state)  # leftovers of an ensemble whose driver died
+        self.preflight()
         mode = net.resolve_mode(self.network.mode)
         self.state.root.mkdir(parents=True, exist_ok=True)
         self.state.objects_file.write_text(yaml.safe_dump_all(objects, sort_keys=False))
@@ -241,7 +242,10 @@ class LocalRuntime:
             shutil.copy2(path, dest / path.name)
 
     def preflight(self) -> None:
-        """Nothing to check: the local runtime only ever touches what it started."""
+        """In netns mode the pod and service CIDRs must be free on this host."""
+        if net.resolve_mode(self.network.mode) == "netns":
+            cidrs = {"pod_cidr": self.network.pod_cidr, "service_cidr": self.network.service_cidr}
+            net.check_host_overlap(cidrs)
 
     def helper_watch(self) -> tuple[Path, int | None] | None:
         # The control plane watches its owner and ends the processes listed here.
