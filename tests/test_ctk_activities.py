@@ -288,7 +288,9 @@ def test_measured_probes_read_the_summary(tmp_path: Path) -> None:
         with pytest.raises(ActivityFailed, match="add the peerchaos control"):
             probes.election_time()
         session.run = object()  # a run exists, the method has not finished
-        assert probes.election_time() == 0.0 and probes.no_lost_writes() is True
+        # Nothing was measured yet: no figure, never 0 s met (it used to answer 0.0 / true).
+        assert probes.election_time() == "no fault yet"
+        assert probes.no_lost_writes() == "no fault yet"
         session.summary = {
             "trials": [
                 {
@@ -302,6 +304,8 @@ def test_measured_probes_read_the_summary(tmp_path: Path) -> None:
                 {
                     "observed": True,
                     "election_time_s": None,
+                    "election_time_censored": True,  # no leader before the window ended
+                    "censored_at_s": {"election_time_s": 5.0},
                     "write_recovery_s": 0.7,
                     "new_leader": None,
                     "dns_convergence_s": {},
@@ -318,12 +322,23 @@ def test_measured_probes_read_the_summary(tmp_path: Path) -> None:
                 },
             },
         }
-        assert probes.election_time(stat="last") == float("inf")  # never recovered
-        assert probes.election_time(stat="max") == float("inf")
+        # Never recovered within its window: counted, and a statistic on it fails saying so.
+        with pytest.raises(ActivityFailed, match=r"election_time last: > 5\.000 s .*censored"):
+            probes.election_time(stat="last")
+        with pytest.raises(ActivityFailed, match=r"> 5\.000 s"):
+            probes.election_time(stat="max")
+        assert probes.election_time(stat="p50") == 0.4  # nearest rank: the lower of two
         # The same trial, but the restarted victim won the new epoch: not a figure at all.
         session.summary["trials"][-1]["victim_re_elected"] = True
         assert probes.election_time(stat="max") == probes.election_time(stat="p50") > 0
         assert probes.write_recovery(stat="p50") == 0.5
+        # No trial holds the figure: "no data", never 0 s within any tolerance.
+        with pytest.raises(ActivityFailed, match="full_redundancy max: no data"):
+            probes.full_redundancy(stat="max")
+        session.summary["trials"][0]["full_redundancy_s"] = 1.5
+        assert probes.full_redundancy(stat="max") == 1.5
+        with pytest.raises(ActivityFailed, match=r"dns_convergence .* no data"):
+            probes.dns_convergence(name="headless")
         assert probes.leader_changes() == 1
         assert probes.no_lost_writes() is False and probes.history_linearizable() is True
         assert probes.checks_valid() is False

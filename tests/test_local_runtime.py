@@ -162,7 +162,7 @@ def test_partitioned_leader_is_replaced_by_the_majority(healthy: LocalRuntime) -
 def test_faults_on_unknown_pods_are_one_line_errors(healthy: LocalRuntime) -> None:
     with pytest.raises(UsageError, match=r"^pod 'zk-9': no such pod \(pods: zk-0, zk-1, zk-2\)$"):
         healthy.kill("zk-9")
-    with pytest.raises(UsageError, match="expected leader, follower, random or a pod name"):
+    with pytest.raises(UsageError, match="expected leader, follower, successor, random or a pod"):
         ens.pick_target(healthy, "the-boss")
     with pytest.raises(UsageError, match="unknown pod"):
         healthy.partition([["zk-7"]])

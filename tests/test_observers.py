@@ -78,6 +78,9 @@ def test_dns_probe_raw_view_follows_at_once_cached_view_after_ttl(tmp_path: Path
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
     seen = read_jsonl(tmp_path / "events.jsonl")
+    # Besides the answers, the probe writes its health once a second.
+    assert any(e["kind"] == "probe_heartbeat" and e["probe"] == "dns-p0" for e in seen)
+    seen = [e for e in seen if e["kind"] == "dns"]
     raw = [e for e in seen if e["view"] == "raw"]
     cached = [e for e in seen if e["view"] == "cached"]
     assert [e["addresses"] for e in raw] == [["10.0.0.1"], ["10.0.0.2"], []]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peerchaos.errors import PeerchaosError
 from peerchaos.events import read_jsonl
 from peerchaos.rundir import RunDir
 
@@ -104,19 +105,28 @@ def _summary(summary: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     return summary
 
 
-def _events(path: Path) -> list[dict[str, Any]]:
+def _records(path: Path, notes: list[str]) -> list[dict[str, Any]]:
+    """A JSONL file's records; a torn one gives none and a note (the page still comes)."""
+    try:
+        return read_jsonl(path)
+    except PeerchaosError as error:
+        notes.append(str(error))
+        return []
+
+
+def _events(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     records = [
         e
-        for e in read_jsonl(path)
+        for e in _records(path, notes)
         if isinstance(e, dict) and isinstance(e.get("t"), int | float) and e.get("kind")
     ]
     return sorted(records, key=lambda e: e["t"])
 
 
-def _history(path: Path) -> list[dict[str, Any]]:
+def _history(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     ops = [
         op
-        for op in read_jsonl(path)
+        for op in _records(path, notes)
         if isinstance(op, dict)
         and op.get("type") in ("invoke", "ok", "fail", "info")
         and isinstance(op.get("time"), int | float)
@@ -153,8 +163,8 @@ def load(run: RunDir) -> Evidence:
     ]
     evidence = Evidence(
         run=run,
-        events=_events(run.events),
-        history=_history(run.history),
+        events=_events(run.events, notes),
+        history=_history(run.history, notes),
         truth=sorted(truth, key=lambda e: e["t"]),
         summary=summary,
         meta=meta,
