@@ -89,6 +89,23 @@ def test_leader_kill_through_chaos_run(tmp_path: Path) -> None:
         assert trial["ground_truth"]["leader_serving_s"] is not None
         assert trial["write_recovery_s"] is not None
     assert summary["metrics"]["election_time_s"]["n"] == 2
+    # Issue 12's checks: every trial's redundancy figures (a number, or null censored), its
+    # causes, a converged flag on every DNS entry; redundancy never before the election.
+    for trial in trials:
+        for key in ("full_redundancy_s", "zero_tolerance_s", "client_unavailability_s"):
+            censored = trial[f"{key.removesuffix('_s')}_censored"]
+            assert isinstance(trial[key], float) or (trial[key] is None and censored is True)
+        assert isinstance(trial["causes"], list)
+        assert trial["full_redundancy_s"] is None or (
+            trial["full_redundancy_s"] >= trial["election_time_s"]
+        )
+        entries = [p for probes in trial["dns"].values() for p in probes.values()]
+        assert entries and all(isinstance(p["converged"], bool) for p in entries)
+    for key in ("full_redundancy_s", "zero_tolerance_s", "client_unavailability_s"):
+        assert summary["metrics"][key]["n"] == 2
+    assert "full redundancy" in (run / "report.html").read_text()
+    before_probes = journal["steady_states"]["before"]["probes"]
+    assert {p["output"] for p in before_probes if p["status"] == "skipped"} == {"no fault yet"}
     # Histories recorded from real ZooKeeper under leader kills pass the default checks.
     assert summary["checks"]["valid"] is True
     assert (run / "history.jsonl").stat().st_size > 0 and (run / "peers" / "zk-0.log").exists()
