@@ -29,26 +29,38 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 
 import ray
 
+from peerchaos.atomicfile import write_atomic
 from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.events import JsonlAppender
 from peerchaos.probes import DnsProbe, RoleProbe
+from peerchaos.runtime.local import ownership
+from peerchaos.runtime.local.state import HELPER_PIDS, RAY_TEMP_LINK
 
 _ray_temp_dir: str | None = None
+_recorder: HelperRecorder | None = None
+# Ray opens Unix sockets ~64 characters below its temp dir, and such a path is at most
+# 107 bytes: a longer temp dir would make `ray.init` fail.
+RAY_TEMP_MAX = 43
 
 
 def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> None:
     """Join `ray_address`, or start a local Ray on loopback in a temp dir of its own.
 
-    `temp_root` puts that dir inside another (a run's state dir), so whoever removes the
-    state dir — `down`, or the control plane when its owner died — removes Ray's too.
+    `temp_root` is a run's state dir: Ray's temp dir goes inside it, and Ray's
+    processes are written to its `helper-pids.json` as they appear (from before
+    `ray.init` is called), so whoever removes the state dir — `down`, or the run's
+    watchdog when the driver died — ends them and removes Ray's files too.
     """
-    global _ray_temp_dir
+    global _ray_temp_dir, _recorder
     if ray.is_initialized():
         return
     if ray_address:
         ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         return
-    _ray_temp_dir = tempfile.mkdtemp(prefix="pc-ray-", dir=temp_root)
+    _ray_temp_dir = _make_ray_temp_dir(temp_root)
+    if temp_root:
+        _recorder = HelperRecorder(Path(temp_root) / HELPER_PIDS)
+        _recorder.start()
     # Ray's core worker installs its own SIGTERM handler, which dumps a stack and kills
     # the process; the caller's handler (Chaos Toolkit's: heal, then exit) must win.
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -56,7 +68,7 @@ def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> N
         ray.init(
             address="local",
             num_cpus=os.cpu_count() or 2,
-            include_dashboard=False,
+            include_dashboard=False,  # the API server only, without the dashboard's modules
             _temp_dir=_ray_temp_dir,
             _node_ip_address="127.0.0.1",
             log_to_driver=False,
@@ -65,19 +77,36 @@ def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> N
     except BaseException:
         # A Ray that did not start leaves nothing behind either.
         ray.shutdown()
-        shutil.rmtree(_ray_temp_dir, ignore_errors=True)
-        _ray_temp_dir = None
+        stop_ray()
         raise
     for sig, handler in handlers.items():
         if handler is not None:
             signal.signal(sig, handler)
 
 
+def _make_ray_temp_dir(temp_root: str | None) -> str:
+    if temp_root and len(os.path.join(temp_root, "ray")) <= RAY_TEMP_MAX:
+        path = os.path.join(temp_root, "ray")
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+    if not temp_root:
+        return tempfile.mkdtemp(prefix="pc-ray-")
+    # A state dir too deep for Ray's sockets: a short private dir with a marker, named in
+    # the state dir so that its sweep removes this one too.
+    short = Path(tempfile.gettempdir()) / f"pc-ray-{secrets.token_hex(4)}"
+    ownership.create_owned_dir(short)
+    write_atomic(Path(temp_root) / RAY_TEMP_LINK, str(short))
+    return str(short)
+
+
 def stop_ray() -> None:
-    """Shut Ray down and remove the temp dir it was given."""
-    global _ray_temp_dir
+    """Shut Ray down, stop recording its processes, remove the temp dir it was given."""
+    global _ray_temp_dir, _recorder
     if ray.is_initialized():
         ray.shutdown()
+    if _recorder is not None:
+        _recorder.stop()
+        _recorder = None
     if _ray_temp_dir:
         shutil.rmtree(_ray_temp_dir, ignore_errors=True)
         _ray_temp_dir = None
@@ -86,26 +115,100 @@ def stop_ray() -> None:
 def ray_processes(exclude: set[int] = frozenset()) -> list[dict[str, float]]:
     """Ray's processes under this driver, with start times, so they can be ended by PID.
 
-    `exclude` names other children (the local control plane) whose whole subtree —
-    the ZooKeeper pods among it — is not Ray's.
+    Left out: the subtrees of `exclude` and of every child that leads a session of its
+    own — the local control plane (the ZooKeeper pods are its children) and the run's
+    watchdog; Ray starts its processes in the driver's session. Processes the recorder
+    saw and that still run are included, so a snapshot written here never drops one.
     """
     import psutil
 
-    skipped = set(exclude)
-    for pid in exclude:
-        try:
+    me = psutil.Process()
+    roots = set(exclude)
+    for child in me.children():
+        with contextlib.suppress(psutil.Error, OSError):
+            if os.getsid(child.pid) == child.pid:
+                roots.add(child.pid)
+    skipped = set(roots)
+    for pid in roots:
+        with contextlib.suppress(psutil.Error):
             skipped |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
-        except psutil.Error:
-            continue
-    found = []
-    for child in psutil.Process().children(recursive=True):
+    found: dict[int, float] = {}
+    for child in me.children(recursive=True):
         if child.pid in skipped:
             continue
-        try:
-            found.append({"pid": child.pid, "created": child.create_time()})
-        except psutil.Error:
-            continue
-    return found
+        with contextlib.suppress(psutil.Error, OSError):
+            found[child.pid] = child.create_time()
+    if _recorder is not None:
+        for pid, created in _recorder.seen().items():
+            if pid not in skipped and _same_process(pid, created):
+                found.setdefault(pid, created)
+    return [{"pid": pid, "created": created} for pid, created in found.items()]
+
+
+def _same_process(pid: int, created: float) -> bool:
+    import psutil
+
+    try:
+        return abs(psutil.Process(pid).create_time() - created) <= 0.05
+    except psutil.Error:
+        return False
+
+
+class HelperRecorder:
+    """Writes Ray's processes to a file as they appear, by PID and start time.
+
+    A thread polls the driver's process tree — every 50 ms while it keeps changing
+    (Ray starting, actors spawning workers), every 500 ms once it has been still for
+    5 s — and rewrites the file (atomically) whenever a new process shows up. Nothing
+    waits for the set to settle: a driver SIGKILLed at any moment leaves a list that
+    names every helper seen up to 50 ms before.
+    """
+
+    FAST_S, SLOW_S, QUIET_S = 0.05, 0.5, 5.0
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peerchaos-helpers", daemon=True)
+
+    def start(self) -> None:
+        self._record()  # before Ray exists: an empty list, so `down` knows there is one
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+
+    def seen(self) -> dict[int, float]:
+        with self._lock:
+            return dict(self._seen)
+
+    def _record(self) -> bool:
+        current = {p["pid"]: p["created"] for p in ray_processes()}
+        with self._lock:
+            new = {pid: t for pid, t in current.items() if self._seen.get(pid) != t}
+            self._seen.update(new)
+            listed = [{"pid": pid, "created": t} for pid, t in self._seen.items()]
+        if new or not self.path.exists():
+            try:
+                write_atomic(self.path, json.dumps(listed), mode=0o600, fsync=False)
+            except FileNotFoundError:
+                self._stop.set()  # the state dir went (teardown): nothing to record into
+        return bool(new)
+
+    def _run(self) -> None:
+        changed = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if self._record():
+                    changed = time.monotonic()
+            except Exception:  # a process vanishing mid-look must not end the recording
+                pass
+            quiet = time.monotonic() - changed > self.QUIET_S
+            self._stop.wait(self.SLOW_S if quiet else self.FAST_S)
 
 
 def _normal_priority() -> None:
@@ -113,30 +216,6 @@ def _normal_priority() -> None:
     servers it watches. Back to nice 0 where allowed (root), else leave it."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, 0)
-
-
-def record_ray_processes(
-    path: Path, exclude_pid: int | None, settle_s: float = 0.5, max_wait_s: float = 5.0
-) -> None:
-    """Write Ray's processes to `path` once the set has stopped growing for `settle_s`.
-
-    The raylet starts its agents a moment after `ray.init` returns; a record taken too
-    early would miss them, and they outlive a SIGKILLed driver.
-    """
-    exclude = {exclude_pid} if exclude_pid else set()
-    deadline = time.monotonic() + max_wait_s
-    seen = ray_processes(exclude)
-    stable_since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = ray_processes(exclude)
-        if {p["pid"] for p in now} != {p["pid"] for p in seen}:
-            seen, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= settle_s:
-            break
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(seen))
-    tmp.replace(path)
 
 
 def pod_addresses_of(locator: dict[str, Any]) -> Any:
