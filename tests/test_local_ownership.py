@@ -230,8 +230,9 @@ def test_chaos_run_refuses_a_foreign_state_dir_before_anything(tmp_path: Path) -
     path.write_text(yaml.safe_dump(experiment))
     before = someones_files(tmp_path / "theirs")
     chaos = str(Path(sys.executable).parent / "chaos")
+    args = [chaos, "--no-log-file", "run", str(path), "--journal-path", str(tmp_path / "j.json")]
     result = subprocess.run(
-        [chaos, "--no-log-file", "run", str(path), "--var", f"results_dir={tmp_path}/results"],
+        [*args, "--var", f"results_dir={tmp_path}/results"],
         capture_output=True,
         text=True,
         timeout=120,
