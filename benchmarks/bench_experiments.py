@@ -106,7 +106,7 @@ def main() -> int:
             report[experiment.stem] = {
                 "passed": sum(r["passed"] for r in runs),
                 "runs": len(runs),
-                "median_wall_s": statistics.median(r["wall_s"] for r in runs),
+                "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 1),
                 "failures": [{"run": i, **r} for i, r in enumerate(runs) if not r["passed"]],
             }
     finally:

@@ -77,7 +77,9 @@ def resolve_state_dir(value: str | Path | None) -> Path:
 
 def refuse_protected(path: Path) -> None:
     """Refuse `/`, the home and the current directory and their parents, by name."""
-    protected = {Path("/"): "the filesystem root", Path.cwd().resolve(): "the current directory"}
+    protected = {Path("/"): "the filesystem root"}
+    with contextlib.suppress(OSError):  # a current directory that was removed: none
+        protected.setdefault(Path.cwd().resolve(), "the current directory")
     with contextlib.suppress(RuntimeError):  # no home directory known: none to protect
         protected.setdefault(Path.home().resolve(), "your home directory")
     for candidate in {Path(os.path.abspath(path)), Path(os.path.realpath(path))}:
