@@ -8,14 +8,12 @@ and a 2-core machine must still run the peers.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
 import signal
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +27,41 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 
 import ray
 
+from peerchaos.atomicfile import write_atomic
 from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.dnsprobe import DnsProbe
 from peerchaos.events import JsonlAppender
+from peerchaos.helper_pids import HelperRecorder
+from peerchaos.helper_pids import ray_processes as ray_processes  # observe.py imports it here
 from peerchaos.probes import RoleProbe
+from peerchaos.runtime.local import ownership
+from peerchaos.runtime.local.state import HELPER_PIDS, RAY_TEMP_LINK
 
 _ray_temp_dir: str | None = None
+_recorder: HelperRecorder | None = None
+# Ray opens Unix sockets ~64 characters below its temp dir, and such a path is at most
+# 107 bytes: a longer temp dir would make `ray.init` fail.
+RAY_TEMP_MAX = 43
 
 
 def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> None:
     """Join `ray_address`, or start a local Ray on loopback in a temp dir of its own.
 
-    `temp_root` puts that dir inside another (a run's state dir), so whoever removes the
-    state dir — `down`, or the control plane when its owner died — removes Ray's too.
+    `temp_root` is a run's state dir: Ray's temp dir goes inside it, and Ray's
+    processes are written to its `helper-pids.json` as they appear (from before
+    `ray.init` is called), so whoever removes the state dir — `down`, or the run's
+    watchdog when the driver died — ends them and removes Ray's files too.
     """
-    global _ray_temp_dir
+    global _ray_temp_dir, _recorder
     if ray.is_initialized():
         return
     if ray_address:
         ray.init(address=ray_address, log_to_driver=False, configure_logging=False)
         return
-    _ray_temp_dir = tempfile.mkdtemp(prefix="pc-ray-", dir=temp_root)
+    _ray_temp_dir = _make_ray_temp_dir(temp_root)
+    if temp_root:
+        _recorder = HelperRecorder(Path(temp_root) / HELPER_PIDS)
+        _recorder.start()
     # Ray's core worker installs its own SIGTERM handler, which dumps a stack and kills
     # the process; the caller's handler (Chaos Toolkit's: heal, then exit) must win.
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -57,7 +69,7 @@ def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> N
         ray.init(
             address="local",
             num_cpus=os.cpu_count() or 2,
-            include_dashboard=False,
+            include_dashboard=False,  # the API server only, without the dashboard's modules
             _temp_dir=_ray_temp_dir,
             _node_ip_address="127.0.0.1",
             log_to_driver=False,
@@ -66,47 +78,39 @@ def start_ray(ray_address: str | None = None, temp_root: str | None = None) -> N
     except BaseException:
         # A Ray that did not start leaves nothing behind either.
         ray.shutdown()
-        shutil.rmtree(_ray_temp_dir, ignore_errors=True)
-        _ray_temp_dir = None
+        stop_ray()
         raise
     for sig, handler in handlers.items():
         if handler is not None:
             signal.signal(sig, handler)
 
 
+def _make_ray_temp_dir(temp_root: str | None) -> str:
+    if temp_root and len(os.path.join(temp_root, "ray")) <= RAY_TEMP_MAX:
+        path = os.path.join(temp_root, "ray")
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        return path
+    if not temp_root:
+        return tempfile.mkdtemp(prefix="pc-ray-")
+    # A state dir too deep for Ray's sockets: a short private dir with a marker, named in
+    # the state dir so that its sweep removes this one too.
+    short = Path(tempfile.gettempdir()) / f"pc-ray-{secrets.token_hex(4)}"
+    ownership.create_owned_dir(short)
+    write_atomic(Path(temp_root) / RAY_TEMP_LINK, str(short))
+    return str(short)
+
+
 def stop_ray() -> None:
-    """Shut Ray down and remove the temp dir it was given."""
-    global _ray_temp_dir
+    """Shut Ray down, stop recording its processes, remove the temp dir it was given."""
+    global _ray_temp_dir, _recorder
     if ray.is_initialized():
         ray.shutdown()
+    if _recorder is not None:
+        _recorder.stop()
+        _recorder = None
     if _ray_temp_dir:
         shutil.rmtree(_ray_temp_dir, ignore_errors=True)
         _ray_temp_dir = None
-
-
-def ray_processes(exclude: set[int] = frozenset()) -> list[dict[str, float]]:
-    """Ray's processes under this driver, with start times, so they can be ended by PID.
-
-    `exclude` names other children (the local control plane) whose whole subtree —
-    the ZooKeeper pods among it — is not Ray's.
-    """
-    import psutil
-
-    skipped = set(exclude)
-    for pid in exclude:
-        try:
-            skipped |= {p.pid for p in psutil.Process(pid).children(recursive=True)}
-        except psutil.Error:
-            continue
-    found = []
-    for child in psutil.Process().children(recursive=True):
-        if child.pid in skipped:
-            continue
-        try:
-            found.append({"pid": child.pid, "created": child.create_time()})
-        except psutil.Error:
-            continue
-    return found
 
 
 def _normal_priority() -> None:
@@ -114,30 +118,6 @@ def _normal_priority() -> None:
     servers it watches. Back to nice 0 where allowed (root), else leave it."""
     with contextlib.suppress(OSError):
         os.setpriority(os.PRIO_PROCESS, 0, 0)
-
-
-def record_ray_processes(
-    path: Path, exclude_pid: int | None, settle_s: float = 0.5, max_wait_s: float = 5.0
-) -> None:
-    """Write Ray's processes to `path` once the set has stopped growing for `settle_s`.
-
-    The raylet starts its agents a moment after `ray.init` returns; a record taken too
-    early would miss them, and they outlive a SIGKILLed driver.
-    """
-    exclude = {exclude_pid} if exclude_pid else set()
-    deadline = time.monotonic() + max_wait_s
-    seen = ray_processes(exclude)
-    stable_since = time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.1)
-        now = ray_processes(exclude)
-        if {p["pid"] for p in now} != {p["pid"] for p in seen}:
-            seen, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= settle_s:
-            break
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(seen))
-    tmp.replace(path)
 
 
 def pod_addresses_of(locator: dict[str, Any]) -> Any:

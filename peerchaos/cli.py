@@ -24,21 +24,23 @@ from peerchaos.cli_input import Bounded, Name, OneLineGroup, one_line_errors
 from peerchaos.ctk.config import OBSERVER_KEYS
 from peerchaos.errors import UsageError
 from peerchaos.manifests import render, to_yaml
+from peerchaos.runtime.local.ownership import DEFAULT_STATE_DIR
 from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
 from peerchaos.spec import load_spec
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Piped into a file or CI log, tables get room for full DNS names instead of ellipses.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
+# A plain string, resolved by the runtime: an empty value (also `PEERCHAOS_STATE_DIR=`)
+# is refused there instead of becoming "." on the way in.
 STATE_DIR = click.option(
     "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_STATE_DIR,
-    show_default=True,
+    type=str,
+    default=None,
+    show_default=str(DEFAULT_STATE_DIR),
     envvar="PEERCHAOS_STATE_DIR",
-    help="Where the local runtime keeps its state (one ensemble per dir).",
+    help="Where the local runtime keeps its state (one ensemble per dir, made by `up`).",
 )
 
 
@@ -73,11 +75,12 @@ def manifests(spec: Path | None) -> None:
 )
 @STATE_DIR
 @one_line_errors
-def up(spec_path: Path | None, timeout: float, state_dir: Path) -> None:
+def up(spec_path: Path | None, timeout: float, state_dir: str | None) -> None:
     """Bring an ensemble up; returns once a write through the client Service succeeded."""
     spec = load_spec(spec_path)
     objects = render(spec)
     runtime = LocalRuntime(state_dir, spec.local)
+    runtime.claim()  # a dir that is not ours is refused here, before anything is touched
     if runtime.is_up():
         raise UsageError(
             f"an ensemble is already up in {runtime.state.root} (run `peerchaos down`)"
@@ -146,7 +149,7 @@ def status_data(runtime: LocalRuntime) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @STATE_DIR
 @one_line_errors
-def status(as_json: bool, state_dir: Path) -> None:
+def status(as_json: bool, state_dir: str | None) -> None:
     """Pods, endpoints and what DNS answers, right now."""
     data = status_data(LocalRuntime(state_dir))
     if as_json:
@@ -186,7 +189,7 @@ FAULT_ACTIONS = ("kill", "unready", "ready", "pause", "resume", "partition", "he
 @click.argument("target", required=False)
 @STATE_DIR
 @one_line_errors
-def fault(action: str, target: str | None, state_dir: Path) -> None:
+def fault(action: str, target: str | None, state_dir: str | None) -> None:
     """Inject a fault by hand. TARGET: leader, follower, random or a pod name."""
     runtime = LocalRuntime(state_dir)
     if action == "heal":
@@ -207,8 +210,10 @@ def _clock(t: float) -> str:
 @main.command()
 @STATE_DIR
 @one_line_errors
-def down(state_dir: Path) -> None:
-    """Stop everything the local runtime started; harmless when nothing is up."""
+def down(state_dir: str | None) -> None:
+    """Stop everything the local runtime started; harmless when nothing is up.
+
+    Only a state dir `up` made is touched; any other is refused and left as it is."""
     started = time.monotonic()
     removed = LocalRuntime(state_dir).teardown()
     took = time.monotonic() - started
@@ -260,7 +265,7 @@ def observe(
     via: str,
     results: Path,
     experiment: str,
-    state_dir: Path,
+    state_dir: str | None,
 ) -> None:
     """Run load and probes against the ensemble `up` started; faults come from elsewhere."""
     from peerchaos.actors import stop_ray

@@ -59,6 +59,40 @@ def wait_for_leader(runtime: Runtime, timeout_s: float, exclude: str | None = No
     )
 
 
+def wait_until_ready(
+    runtime: Runtime, timeout_s: float, replicas: int, hold_s: float = 0.5
+) -> float:
+    """Block until all `replicas` pods are Running and Ready and every peer serves under
+    one leader — without a break for `hold_s` (longer than a fast readiness probe's
+    period), so a probe that runs next sees the settled ensemble; returns the seconds.
+    """
+    started = time.monotonic()
+    deadline = started + timeout_s
+    settled_since: float | None = None
+    last = "no pods"
+    while time.monotonic() < deadline:
+        pods = runtime.pods()
+        peer_roles = roles(runtime, timeout_s=0.3)
+        ready = len(pods) == replicas and all(p.ready and p.phase == "Running" for p in pods)
+        serving = bool(peer_roles) and all(r.serving for r in peer_roles.values())
+        now = time.monotonic()
+        if ready and serving and current_leader(peer_roles) is not None:
+            settled_since = settled_since or now
+            if now - settled_since >= hold_s:
+                return now - started
+        else:
+            settled_since = None
+        last = ", ".join(
+            f"{p.name} {peer_roles[p.name].mode if p.name in peer_roles else '?'}"
+            f"{'' if p.ready else ' not-ready'}"
+            for p in sorted(pods, key=lambda p: p.ordinal)
+        )
+        time.sleep(0.05)
+    raise PeerchaosError(
+        f"ensemble: not every peer serving and ready within {timeout_s:g} s (last seen: {last})"
+    )
+
+
 def canary_write(runtime: Runtime, timeout_s: float = 15.0) -> float:
     """Write a unique value through the client Service; returns the wall time it was acked."""
     from kazoo.client import KazooClient

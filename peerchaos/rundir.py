@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from peerchaos.atomicfile import write_json_atomic
 from peerchaos.errors import UsageError
 
 RESULTS = Path("results")
@@ -78,6 +79,6 @@ class RunDir:
             return default
 
     def write_json(self, path: Path, data: Any) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-        tmp.replace(path)
+        """Written whole or not at all (temp file, fsync, rename): a run killed while
+        writing leaves the previous `summary.json` / `meta.json`, never a torn one."""
+        write_json_atomic(path, data, indent=2, sort_keys=False, default=str)

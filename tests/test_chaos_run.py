@@ -13,6 +13,8 @@ from pathlib import Path
 import psutil
 import yaml
 
+from peerchaos.runtime.local.ownership import state_base
+
 from conftest import REPO, needs_zookeeper
 
 pytestmark = needs_zookeeper
@@ -64,6 +66,11 @@ def signal_mid_action(
         if proc.poll() is None:
             proc.kill()
     return proc.returncode, log.read_text(), children
+
+
+def run_state_dirs() -> list[Path]:
+    """The private state dirs `chaos run` makes for itself (one per run)."""
+    return list(state_base().glob("run-*"))
 
 
 def namespaces() -> set[str]:
@@ -181,9 +188,7 @@ def test_sigterm_mid_method_heals_and_keeps_results(tmp_path: Path) -> None:
         time.sleep(0.2)
     assert not _alive(children), [psutil.Process(p).cmdline()[:3] for p in _alive(children)]
     assert namespaces() == before
-    assert not [
-        p for p in Path("/tmp").glob("pc-chaos-*") if os.stat(p).st_mtime > time.time() - 600
-    ]
+    assert not [p for p in run_state_dirs() if os.stat(p).st_mtime > time.time() - 600]
 
 
 def _alive(pids: list[int]) -> list[int]:
@@ -204,7 +209,7 @@ def test_sigkilled_run_leaves_nothing_behind(tmp_path: Path) -> None:
     _, _, children = signal_mid_action(
         "zk-leader-kill.yaml", tmp_path, "kill-the-leader", signal.SIGKILL, 0.0
     )
-    mine = [p for p in Path("/tmp").glob("pc-chaos-*") if p.stat().st_mtime >= started - 1]
+    mine = [p for p in run_state_dirs() if p.stat().st_mtime >= started - 1]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (_alive(children) or any(p.exists() for p in mine)):
         time.sleep(0.5)

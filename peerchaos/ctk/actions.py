@@ -16,7 +16,7 @@ from chaoslib.types import Configuration, Secrets
 
 from peerchaos import ensemble as ens
 from peerchaos import nemesis
-from peerchaos.ctk.config import shown
+from peerchaos.ctk.config import flag, number, shown
 from peerchaos.ctk.session import Session, open_session
 from peerchaos.ctk.validate import check_argument
 from peerchaos.errors import PeerchaosError
@@ -66,19 +66,31 @@ def _on_runtime(configuration: Configuration, act: Callable[[Runtime, Session], 
 
 
 def deploy_ensemble(
-    timeout_s: float = 90.0, configuration: Configuration = None, secrets: Secrets = None
+    timeout_s: float = 90.0,
+    ready: bool = True,
+    configuration: Configuration = None,
+    secrets: Secrets = None,
 ) -> dict[str, Any]:
-    """Apply the spec's objects and wait for a leader and a write through the client Service."""
-    timeout_s = _argument("deploy_ensemble", "timeout_s", timeout_s)
+    """Apply the spec's objects; return once every peer serves and is Ready, a leader is
+    followed by a majority and a write through the client Service was acknowledged.
+
+    `ready: false` returns after the leader and the write, with peers perhaps still
+    starting (a steady-state probe of readiness would then race the start-up).
+    """
     session = open_session(configuration)
     if session.deployed:
         return {"already": True}
     try:
+        wait = number(timeout_s, float, 1, 3600, "deploy_ensemble: timeout_s")
+        all_ready = flag(ready, "deploy_ensemble: ready")
         started = time.monotonic()
         session.runtime.apply(render(session.config.spec))
         session.deployed = True
-        leader = ens.wait_for_leader(session.runtime, timeout_s)
+        leader = ens.wait_for_leader(session.runtime, wait)
         ens.canary_write(session.runtime, timeout_s=30)
+        if all_ready:
+            left = max(1.0, wait - (time.monotonic() - started))
+            ens.wait_until_ready(session.runtime, left, session.config.spec.replicas)
         return {"leader": leader, "seconds": time.monotonic() - started}
     except PeerchaosError as error:
         raise _fail(error) from None

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import threading
 import time
 from typing import Any
@@ -24,11 +23,14 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
+from peerchaos import ensemble as ens
 from peerchaos import nemesis
+from peerchaos.atomicfile import write_atomic
 from peerchaos.ctk import session as sessions
 from peerchaos.ctk.validate import validate_activities
 from peerchaos.errors import PeerchaosError
 from peerchaos.rundir import RunDir
+from peerchaos.runtime.local import ownership
 
 # Chaos Toolkit shows its own logger's records on the console and in chaostoolkit.log.
 logger = logging.getLogger("chaostoolkit")
@@ -86,19 +88,20 @@ def before_experiment_control(
     try:
         from peerchaos.actors import start_ray
 
+        # In the run's own state dir, Ray's processes are written down as they appear,
+        # so the run's watchdog can end them should this process be SIGKILLed.
         temp_root = str(session.state_dir) if session.owns_state_dir else None
         start_ray(session.config.ray_address, temp_root)
     finally:
         deployer.join()
     if failure:
         raise InterruptExecution(f"deploy: {failure[0]}") from None
-    watch = session.runtime.helper_watch()
-    if temp_root and watch is not None:
-        # Written down now (and again by the observers) so that, should this process be
-        # SIGKILLed, the runtime's watchdog can end Ray's processes by PID.
-        from peerchaos.actors import record_ray_processes
-
-        record_ray_processes(*watch)
+    try:
+        # Ray's start-up takes the CPU a readiness probe needs; the steady-state probes
+        # that come next must see the ensemble as it is once that is over.
+        ens.wait_until_ready(session.runtime, 60, session.config.spec.replicas)
+    except PeerchaosError as error:
+        raise InterruptExecution(f"deploy: {error}") from None
 
 
 def _is_measured(probe: dict[str, Any]) -> bool:
@@ -254,7 +257,7 @@ def after_experiment_control(
     session.run.write_json(
         session.run.meta, {**meta, "status": summary["status"], "ended": time.time()}
     )
-    (session.run.path / "journal.json").write_text(json.dumps(journal, indent=2, default=str))
+    write_atomic(session.run.path / "journal.json", json.dumps(journal, indent=2, default=str))
     write_report(session)
     teardown(session)
     for reason in reasons:
@@ -296,7 +299,10 @@ def teardown(session: sessions.Session) -> None:
         logger.error(f"peerchaos: teardown: {error}")
     finally:
         if session.owns_state_dir:
-            shutil.rmtree(session.state_dir, ignore_errors=True)
+            try:
+                ownership.remove_owned(session.state_dir)
+            except PeerchaosError as error:  # not ours after all: say so, leave it
+                logger.error(f"peerchaos: teardown: {error}")
         session.deployed = False
 
 

@@ -3,21 +3,26 @@
 Chaos Toolkit calls activities and controls as plain functions; they share this
 session. The control creates it before the experiment; an activity used without the
 control gets one from its `configuration` on first use.
+
+Unless the configuration names a state dir, a run gets a private one of its own
+(`/run/peerchaos/run-*` as root), and on the local runtime a watchdog that removes
+everything the run started should this process die without tearing down.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from peerchaos.ctk.config import ExperimentConfig, read_config
+from peerchaos.errors import PeerchaosError
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.base import Runtime
+from peerchaos.runtime.local import ownership
 
 
 @dataclass
@@ -48,9 +53,18 @@ def open_session(configuration: dict[str, Any] | None, title: str = "") -> Sessi
     config = read_config(configuration, title)
     owns = config.state_dir is None
     # Each run gets its own state dir, so a `peerchaos up` ensemble is never touched.
-    state_dir = config.state_dir or Path(tempfile.mkdtemp(prefix="pc-chaos-"))
+    state_dir = config.state_dir or run_state_dir(config)
     _current = Session(config, make_runtime(config, state_dir, owns), state_dir, owns)
     return _current
+
+
+def run_state_dir(config: ExperimentConfig) -> Path:
+    """A new private state dir for this run (0700, with its marker)."""
+    if config.runtime == "local":
+        from peerchaos.runtime.local.watchdog import guarded_run_dir
+
+        return guarded_run_dir(os.getpid())
+    return ownership.create_run_dir()[0]
 
 
 def make_runtime(config: ExperimentConfig, state_dir: Path, owns: bool) -> Runtime:
@@ -88,5 +102,9 @@ def close_session() -> None:
     if _current is not None:
         _current.finished = True
         if _current.owns_state_dir and not _current.runtime.is_up():
-            shutil.rmtree(_current.state_dir, ignore_errors=True)
+            with contextlib.suppress(PeerchaosError):
+                ownership.remove_owned(_current.state_dir)
+            from peerchaos.runtime.local.watchdog import RUN_ID_ENV
+
+            os.environ.pop(RUN_ID_ENV, None)  # processes started later are not this run's
     _current = None

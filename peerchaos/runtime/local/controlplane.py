@@ -13,9 +13,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from peerchaos.atomicfile import write_atomic
 from peerchaos.errors import UsageError
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.local import network as net
@@ -83,6 +86,9 @@ class ControlPlane:
         self.stopping = False
         self.next_start: dict[str, float] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
+        # Namespace and link changes run in threads, which a cancelled task does not stop;
+        # holding this lock, teardown waits for one in flight instead of racing it.
+        self.network_lock = threading.Lock()
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -120,6 +126,15 @@ class ControlPlane:
             }
         )
 
+    async def on_network(self, change: Callable[..., Any], *args: Any) -> Any:
+        """Run a network change in a thread, one at a time."""
+
+        def locked() -> Any:
+            with self.network_lock:
+                return change(*args)
+
+        return await asyncio.to_thread(locked)
+
     def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
@@ -154,7 +169,8 @@ class ControlPlane:
         for pod in self.pods.values():
             if pod.ip:
                 text = hosts_file(pod.ip, self.ensemble.pod_fqdn(pod.name), pod.name, records)
-                (self.state.pod_dir(pod.name) / "hosts").write_text(text)
+                # The JVM rereads this file: never let it see half of one.
+                write_atomic(self.state.pod_dir(pod.name) / "hosts", text, fsync=False)
 
     # -- the StatefulSet controller -------------------------------------------------
 
@@ -195,7 +211,7 @@ class ControlPlane:
         if self.mode == "netns":
             pod.netns = self.network.netns_name(pod.name)
             self.save_state()  # the namespace is written down before it exists
-            await asyncio.to_thread(self.network.add_pod, pod.name, pod.ip)
+            await self.on_network(self.network.add_pod, pod.name, pod.ip)
             self.network.write_pod_files(
                 pod.name,
                 resolv_conf(self.dns.host, self.ensemble.namespace),
@@ -250,7 +266,7 @@ class ControlPlane:
         self.refresh_endpoints()  # a deleted pod's endpoint goes at once
         if self.stopping:
             return
-        await asyncio.to_thread(self.network.remove_pod, pod.name)
+        await self.on_network(self.network.remove_pod, pod.name)
         if old_ip:
             self.pool.release(old_ip)
         pod.netns = None
@@ -391,7 +407,7 @@ class ControlPlane:
     async def start(self) -> None:
         self.save_state("starting")
         service_ips = [self.dns.host, *self.cluster_ips.values()]
-        await asyncio.to_thread(self.network.setup, service_ips)
+        await self.on_network(self.network.setup, service_ips)
         await self.dns.start()
         for forwarder in self.forwarders.values():
             await forwarder.start()
@@ -405,6 +421,12 @@ class ControlPlane:
         self.stopping = True
         self.wake.set()
         self.save_state("stopping")
+        # The controller first: a pod it is creating right now is either not spawned
+        # (cancelling the spawn kills the child) or already in `pod.process`, so the
+        # kills below reach every process — none starts after them.
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         for pod in self.pods.values():
             if pod.running and pod.pid:
                 with contextlib.suppress(ProcessLookupError):
@@ -413,12 +435,9 @@ class ControlPlane:
             if pod.process is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pod.process.wait(), 5)
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
         for forwarder in self.forwarders.values():
             await forwarder.stop()
         await self.dns.stop()
-        await asyncio.to_thread(self.network.teardown, list(self.pods))
+        await self.on_network(self.network.teardown, list(self.pods))
         self.events.emit("control_plane_stopped")
         self.events.close()

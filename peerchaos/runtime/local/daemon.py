@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import shutil
 import signal
 import sys
 import traceback
@@ -19,9 +18,10 @@ from typing import Any
 import yaml
 
 from peerchaos.errors import PeerchaosError
+from peerchaos.runtime.local import ownership
 from peerchaos.runtime.local.controlplane import ControlPlane
 from peerchaos.runtime.local.objects import ensemble_from_objects
-from peerchaos.runtime.local.pod import process_identity
+from peerchaos.runtime.local.pod import owner_alive
 from peerchaos.runtime.local.state import StateDir
 from peerchaos.runtime.local.teardown import kill_helpers
 
@@ -94,9 +94,10 @@ async def serve(state: StateDir, plane: ControlPlane) -> None:
         plane.save_state("stopped")
     if orphaned.is_set():
         # Nobody is left to run `down`: end the run's Ray processes and remove the state
-        # dir too (pods, namespaces and the bridge went with plane.stop()).
-        kill_helpers(state)
-        shutil.rmtree(state.root, ignore_errors=True)
+        # dir too (pods, namespaces and the bridge went with plane.stop()) — if it is ours.
+        with contextlib.suppress(PeerchaosError, OSError):
+            kill_helpers(state)
+            ownership.remove_owned(state.root)
 
 
 async def watch_owner(
@@ -104,8 +105,7 @@ async def watch_owner(
 ) -> None:
     """Stop when the process that owns this ensemble (a `chaos run`) is gone."""
     while not stop.is_set():
-        created = process_identity(int(owner["pid"]))
-        if created is None or abs(created - float(owner["created"])) > 0.05:
+        if not owner_alive(int(owner["pid"]), float(owner["created"])):
             orphaned.set()
             stop.set()
             return

@@ -17,6 +17,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -98,6 +99,27 @@ def short_id(state_dir: Path) -> str:
     return hashlib.sha1(str(state_dir.resolve()).encode()).hexdigest()[:6]
 
 
+_UID = re.compile(r"^[0-9a-f]{6}$")
+# What `ip` accepts and a glob cannot widen: a DNS-label pod name after the prefix.
+_DEVICE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def check_uid(uid: str) -> str:
+    """A device id is six hex digits; anything else (`*`, `..`) is refused before use."""
+    if not isinstance(uid, str) or not _UID.match(uid):
+        raise PeerchaosError(f"device id: must be 6 hex digits (got {uid!r})")
+    return uid
+
+
+def check_device(name: str, limit: int) -> str:
+    if not _DEVICE.match(name) or len(name) > limit:
+        raise PeerchaosError(
+            f"device name: must be lowercase letters, digits and '-', at most {limit} "
+            f"characters (got {name!r})"
+        )
+    return name
+
+
 FIRST_POD_OFFSET = 10
 
 
@@ -157,7 +179,11 @@ class NodeNetwork:
         return str(ipaddress.IPv4Network(self.service_cidr).network_address + offset)
 
     def netns_name(self, pod: str) -> str:
-        return f"pc{self.uid}-{pod}"
+        return check_device(f"pc{check_uid(self.uid)}-{pod}", 255)
+
+    def host_end(self, pod: str) -> str:
+        # IFNAMSIZ: 15 characters at most for a link name.
+        return check_device(f"pv{check_uid(self.uid)}{pod.rsplit('-', 1)[-1]}"[:15], 15)
 
     def setup(self, service_ips: list[str]) -> None:
         if self.mode != "netns":
@@ -177,7 +203,7 @@ class NodeNetwork:
         # A stale namespace of an earlier incarnation must not survive into this one.
         run(["ip", "netns", "del", ns], check=False)
         run(["ip", "netns", "add", ns])
-        host_end = f"pv{self.uid}{pod.rsplit('-', 1)[-1]}"[:15]
+        host_end = self.host_end(pod)
         run(["ip", "link", "del", host_end], check=False)
         run(["ip", "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", ns])
         run(["ip", "link", "set", host_end, "master", self.bridge, "up"])
@@ -214,6 +240,7 @@ class NodeNetwork:
 
 def stale_namespaces(uid: str) -> list[str]:
     """Namespaces of this state dir left behind (e.g. the driver was SIGKILLed mid-create)."""
+    check_uid(uid)
     result = run(["ip", "netns", "list"], check=False)
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     return [name for name in names if name.startswith(f"pc{uid}-")]

@@ -140,13 +140,30 @@ def process_identity(pid: int) -> float | None:
         return None
 
 
+def owner_alive(pid: int, created: float) -> bool:
+    """Whether the process recorded as (pid, start time) still runs (a zombie does not)."""
+    try:
+        process = psutil.Process(pid)
+        same = abs(process.create_time() - created) <= 0.05
+        return same and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def kill_recorded(pid: int, created: float | None, group: bool = True) -> bool:
-    """SIGKILL a recorded process (group) if it is still the same process."""
+    """SIGKILL a recorded process (its group when it leads one) if it is still the same
+    process: its start time must be recorded and match /proc. No start time: refused."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or pid == os.getpid():
+        return False
+    if created is None or isinstance(created, bool) or not isinstance(created, (int, float)):
+        return False
     current = process_identity(pid)
-    if current is None or (created is not None and abs(current - created) > 0.05):
+    if current is None or abs(current - created) > 0.05:
         return False
     try:
-        if group:
+        # Pods and the control plane lead their own group (a new session); anything
+        # else is signalled alone, never the group it happens to be in.
+        if group and os.getpgid(pid) == pid:
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)

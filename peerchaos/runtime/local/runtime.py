@@ -2,7 +2,9 @@
 
 `apply` starts the control plane detached and returns once it serves; every other call
 is one request over the Unix socket in the state dir. `teardown` asks the control plane
-to stop and then sweeps whatever `state.json` still lists.
+to stop and then sweeps whatever `state.json` still lists. A state dir that peerchaos
+did not create (no marker, another owner, writable by others) is refused by all of
+them in one line, before anything in it is read or touched.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Any
 
 import yaml
 
+from peerchaos.atomicfile import write_atomic
 from peerchaos.errors import PeerchaosError, RuntimeNotRunning, UnsupportedFault, UsageError
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.local import network as net
+from peerchaos.runtime.local import ownership
 from peerchaos.runtime.local.state import StateDir
 from peerchaos.runtime.local.teardown import sweep
 from peerchaos.spec import EnsembleSpec, LocalNetwork
@@ -49,11 +53,29 @@ class LocalRuntime:
         self.restart_delay_s = restart_delay_s
         # A control plane with an owner tears itself down when the owner dies.
         self.owner_pid = owner_pid
-        self._status_cache: dict[str, Any] | None = None
+        self._verified = False
+
+    # -- ownership ----------------------------------------------------------------------
+
+    def claim(self) -> None:
+        """Make the state dir (with its marker), or check an existing one is ours."""
+        self.state.claim()
+        self._verified = True
+
+    def _verify(self) -> None:
+        # Once per runtime object: the probes ask many times a second.
+        if not self._verified:
+            self.state.verify()
+            self._verified = True
 
     # -- control-plane requests -------------------------------------------------------
 
     def request(self, op: str, timeout_s: float = 30.0, **fields: Any) -> Any:
+        if not self.state.present():
+            raise RuntimeNotRunning(
+                f"no local ensemble in {self.state.root} (run `peerchaos up` first)"
+            )
+        self._verify()
         if not self.state.control_socket.exists():
             raise RuntimeNotRunning(
                 f"no local ensemble in {self.state.root} (run `peerchaos up` first)"
@@ -114,23 +136,23 @@ class LocalRuntime:
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
         """Start the control plane for these objects; returns once it serves requests."""
+        mode = net.resolve_mode(self.network.mode)
+        self.claim()
         if self.is_up():
             raise UsageError(
                 f"an ensemble is already up in {self.state.root} (run `peerchaos down`)"
             )
         if self.state.state_file.exists():
-            sweep(self.state)  # leftovers of an ensemble whose driver died
+            sweep(self.state, keep_root=True)  # leftovers of an ensemble whose driver died
         self.preflight()
-        mode = net.resolve_mode(self.network.mode)
-        self.state.root.mkdir(parents=True, exist_ok=True)
-        self.state.objects_file.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+        write_atomic(self.state.objects_file, yaml.safe_dump_all(objects, sort_keys=False))
         options = {
             **self.network.model_dump(),
             "mode": mode,
             "restart_delay_s": self.restart_delay_s,
             "owner": self._owner(),
         }
-        self.state.options_file.write_text(json.dumps(options))
+        write_atomic(self.state.options_file, json.dumps(options))
         with self.state.daemon_log.open("ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", "peerchaos.runtime.local.daemon", str(self.state.root)],
@@ -242,7 +264,12 @@ class LocalRuntime:
             shutil.copy2(path, dest / path.name)
 
     def preflight(self) -> None:
-        """In netns mode the pod and service CIDRs must be free on this host."""
+        """The state dir is ours or not there yet (then `apply` makes it), nothing else; in
+        netns mode the pod and service CIDRs must be free on this host."""
+        if self.state.present():
+            self._verify()
+        else:
+            ownership.refuse_protected(self.state.root)
         if net.resolve_mode(self.network.mode) == "netns":
             cidrs = {"pod_cidr": self.network.pod_cidr, "service_cidr": self.network.service_cidr}
             net.check_host_overlap(cidrs)
@@ -256,7 +283,12 @@ class LocalRuntime:
         return {"runtime": "local", "state_dir": str(self.state.root)}
 
     def teardown(self) -> list[str]:
-        """Stop the control plane and remove everything; harmless when nothing is up."""
+        """Stop the control plane and remove everything; harmless when nothing is up.
+
+        Refused in one line, touching nothing, when the state dir is not peerchaos's."""
+        if not self.state.present():
+            return []
+        self._verify()
         if self.state.control_socket.exists():
             try:
                 self.request("shutdown", timeout_s=10)
@@ -280,8 +312,10 @@ def local_ensemble(
     from peerchaos.ensemble import canary_write, wait_for_leader
     from peerchaos.manifests import render
 
-    temp = None if state_dir else tempfile.mkdtemp(prefix="pc-ensemble-")
-    runtime = LocalRuntime(state_dir or temp, spec.local, restart_delay_s=restart_delay_s)
+    temp = None if state_dir else Path(tempfile.mkdtemp(prefix="pc-ensemble-"))
+    # A dir inside the temp one: apply creates it, with its marker.
+    root = state_dir if temp is None else temp / "state"
+    runtime = LocalRuntime(root, spec.local, restart_delay_s=restart_delay_s)
     try:
         runtime.apply(render(spec))
         wait_for_leader(runtime, timeout_s)
