@@ -79,8 +79,24 @@ def test_a_torn_summary(tmp_path: Path) -> None:
             lambda s: s["checks"]["details"]["results"]["durability"].update(valid="maybe"),
             'checks.details.results.durability.valid: must be true, false or "unknown"',
         ),
+        (lambda s: s["checks"].update(details="ok"), "checks.details: must be an object"),
+        (lambda s: s.update(probe_health=[1]), "probe_health: must be an object"),
+        (
+            lambda s: s["trials"][0].update(dns_convergence_s=[0.5]),
+            "trials[0].dns_convergence_s: must be an object by name (got [0.5])",
+        ),
     ],
-    ids=["metrics", "experiment", "stat", "censored-bound", "key", "check"],
+    ids=[
+        "metrics",
+        "experiment",
+        "stat",
+        "censored-bound",
+        "key",
+        "check",
+        "details",
+        "probe-health",
+        "trial-dns",
+    ],
 )
 def test_a_summary_of_the_wrong_shape(tmp_path: Path, change, message: str) -> None:
     run = copy_run(tmp_path)
@@ -88,6 +104,18 @@ def test_a_summary_of_the_wrong_shape(tmp_path: Path, change, message: str) -> N
     change(summary)
     (run / "summary.json").write_text(json.dumps(summary))
     assert message in one_line([str(run)])
+
+
+def test_a_torn_or_mis_shaped_journal(tmp_path: Path) -> None:
+    run = copy_run(tmp_path)
+    text = (run / "journal.json").read_text()
+    (run / "journal.json").write_text(text[:1000])
+    assert f"{run}/journal.json: not valid JSON" in one_line([str(run), "--format", "junit"])
+    journal = json.loads(text)
+    journal["steady_states"]["after"] = ["probe"]
+    (run / "journal.json").write_text(json.dumps(journal))
+    line = one_line([str(run)])
+    assert "journal.json: steady_states.after: must be an object with a list of probes" in line
 
 
 def test_an_unknown_format() -> None:

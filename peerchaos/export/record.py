@@ -23,6 +23,13 @@ from peerchaos.report.verdict import judge
 STAT_NAMES = ("p50", "p95", "max")
 # A figure key as measure writes it (`election_time_s`); it becomes part of a metric name.
 FIGURE_KEY = re.compile(r"[a-z][a-z0-9_]*_s")
+# Per-name maps of a trial the per-name DNS export reads.
+TRIAL_MAPS = (
+    "dns_convergence_s",
+    "dns_convergence_censored",
+    "dns_convergence_cached_s",
+    "dns_convergence_cached_censored",
+)
 RUN_ID_TIME = re.compile(r"(\d{8}T\d{6}Z)(?:-|$)")
 
 
@@ -119,6 +126,8 @@ def load_run(path: Path) -> RunRecord:
     check_summary(summary, summary_path)
     meta = _read_object(path / "meta.json", required=False) or {}
     journal = _read_object(path / "journal.json", required=False)
+    if journal is not None:
+        check_journal(journal, path / "journal.json")
     return RunRecord(path, summary, meta, journal)
 
 
@@ -166,13 +175,24 @@ def check_summary(summary: dict[str, Any], path: Path) -> None:
     trials = summary.get("trials", [])
     if not isinstance(trials, list) or not all(isinstance(t, dict) for t in trials):
         raise _fail(path, "trials", "a list of objects", trials)
-    checks = summary.get("checks", {})
-    if not isinstance(checks, dict):
-        raise _fail(path, "checks", "an object", checks)
-    results = (checks.get("details") or {}).get("results", {})
+    for index, trial in enumerate(trials):
+        for key in TRIAL_MAPS:
+            if not isinstance(trial.get(key) or {}, dict):
+                raise _fail(path, f"trials[{index}].{key}", "an object by name", trial[key])
+    for key in ("probe_health", "resolution_s", "checks"):
+        if not isinstance(summary.get(key) or {}, dict):
+            raise _fail(path, key, "an object", summary[key])
+    checks = summary.get("checks") or {}
+    if not isinstance(checks.get("details") or {}, dict):
+        raise _fail(path, "checks.details", "an object", checks["details"])
+    results = (checks.get("details") or {}).get("results") or {}
     if not isinstance(results, dict) or not all(isinstance(r, dict) for r in results.values()):
         raise _fail(path, "checks.details.results", "an object of check results", results)
     for name, result in results.items():
+        if not isinstance(result.get("details") or {}, dict):
+            raise _fail(
+                path, f"checks.details.results.{name}.details", "an object", result["details"]
+            )
         if result.get("valid") not in (True, False, "unknown"):
             raise _fail(
                 path,
@@ -205,3 +225,29 @@ def _check_distribution(path: Path, key: str, dist: Any) -> None:
                 )
             if value is not None:
                 raise _fail(path, f"metrics.{key}.{stat}", "null when censored", value)
+
+
+def check_journal(journal: dict[str, Any], path: Path) -> None:
+    """The parts of Chaos Toolkit's journal the JUnit export reads."""
+    experiment = journal.get("experiment") or {}
+    if not isinstance(experiment, dict):
+        raise _fail(path, "experiment", "an object", experiment)
+    hypothesis = experiment.get("steady-state-hypothesis") or {}
+    if not isinstance(hypothesis, dict) or not isinstance(hypothesis.get("probes") or [], list):
+        raise _fail(path, "experiment.steady-state-hypothesis", "an object with probes", hypothesis)
+    states = journal.get("steady_states") or {}
+    if not isinstance(states, dict):
+        raise _fail(path, "steady_states", "an object", states)
+    for phase in ("before", "after"):
+        state = states.get(phase) or {}
+        probes = (state.get("probes") or []) if isinstance(state, dict) else None
+        if not isinstance(probes, list) or not all(isinstance(p, dict) for p in probes):
+            raise _fail(path, f"steady_states.{phase}", "an object with a list of probes", state)
+        for index, probe in enumerate(probes):
+            if not isinstance(probe.get("activity") or {}, dict):
+                raise _fail(
+                    path,
+                    f"steady_states.{phase}.probes[{index}].activity",
+                    "an object",
+                    probe["activity"],
+                )
