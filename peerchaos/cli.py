@@ -392,6 +392,7 @@ def doctor() -> None:
     sys.exit(0 if ready(checks) else 1)
 
 
+from peerchaos.export_cli import export  # noqa: E402
 from peerchaos.jobs_cli import jobs  # noqa: E402 (after `main` exists)
 from peerchaos.kube_cli import kube  # noqa: E402
 from peerchaos.report.commands import report, trend  # noqa: E402
@@ -400,6 +401,7 @@ main.add_command(report)
 main.add_command(trend)
 main.add_command(kube)
 main.add_command(jobs)
+main.add_command(export)
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,8 @@
 YAML stream (`render`: into plain dicts), in apply order: the ServiceAccount and its
 least-privilege RBAC, the results PersistentVolumeClaim, optionally a KubeRay RayCluster
 for the observers, and a CronJob that runs `chaos run` on the experiment and then
-`peerchaos trend` over its runs. Every input is checked first; a bad one is a
+`peerchaos trend` over its runs (and, given a Pushgateway, `peerchaos export --push` of the
+run in between). Every input is checked first; a bad one is a
 `SpecError` with one line naming it.
 
 The experiment must be one of `experiments/*.yaml`: the runner image ships that
@@ -89,6 +90,7 @@ class JobRequest:
     ray_address: str | None = None  # join this Ray cluster (ray://host:port) instead
     ray_workers: int = 1
     deadline_s: int = 3600  # activeDeadlineSeconds of each Job
+    pushgateway: str | None = None  # push each run's figures here (PEERCHAOS_PUSHGATEWAY)
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,18 @@ def check_ray_address(address: str | None) -> str | None:
     return address
 
 
+def check_pushgateway(url: str | None) -> str | None:
+    # Imported here: `peerchaos --help` need not load prometheus_client.
+    from peerchaos.export.push import gateway_url_problem
+
+    if not url:
+        return None
+    problem = gateway_url_problem(url)
+    if problem:
+        raise SpecError(f"pushgateway: {problem}")
+    return url
+
+
 def ray_cluster_address(namespace: str) -> str:
     """The Ray client address of the RayCluster `render` adds (KubeRay's head Service)."""
     return f"ray://{RAY_CLUSTER}-head-svc.{namespace}.svc:{RAY_CLIENT_PORT}"
@@ -273,6 +287,7 @@ def render_text(request: JobRequest) -> str:
         "deadline_s": request.deadline_s,
         "chaos_args": chaos_args(request, experiment),
         "trend_dir": f"{RESULTS_MOUNT}/{experiment.name}",
+        "pushgateway": check_pushgateway(request.pushgateway),
         "name": RAY_CLUSTER,
         "ray_version": importlib.metadata.version("ray"),
         "head_cpu": "1",

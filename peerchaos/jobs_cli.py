@@ -54,6 +54,12 @@ from peerchaos.report.commands import one_line_errors
     show_default=True,
     help="Of the results volume; ReadWriteMany when Ray workers on other nodes write to it.",
 )
+@click.option(
+    "--pushgateway",
+    metavar="URL",
+    help="Push each run's figures to this Prometheus Pushgateway (reachable from the pod); "
+    "sets PEERCHAOS_PUSHGATEWAY in the CronJob.",
+)
 @one_line_errors
 def jobs(
     namespace: str | None,
@@ -65,6 +71,7 @@ def jobs(
     storage_class: str | None,
     results_size: str,
     access_mode: str,
+    pushgateway: str | None,
 ) -> None:
     """Print a CronJob running EXPERIMENT on SCHEDULE, with its RBAC and results volume.
 
@@ -84,6 +91,7 @@ def jobs(
         access_mode=access_mode,
         ray=ray,
         ray_address=ray_address,
+        pushgateway=pushgateway,
     )
     text = scheduled.render_text(request)
     if ray and access_mode == "ReadWriteOnce":

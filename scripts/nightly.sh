@@ -6,7 +6,10 @@
 # Exit status: chaos's (0 only when the hypothesis held and no check is false). The trend
 # runs after a failed run too; a regression it finds is in the log and in trend.html.
 # Environment: RESULTS_DIR (default results, relative to the repository), NIGHTLY_VARS
-# (more Chaos Toolkit --var items, separated by spaces, e.g. "trials:int=3").
+# (more Chaos Toolkit --var items, separated by spaces, e.g. "trials:int=3"),
+# PEERCHAOS_PUSHGATEWAY (a Prometheus Pushgateway URL: the run's figures are pushed there
+# with `peerchaos export --push`, job peerchaos, grouped by experiment; a failed push is in
+# the log and does not change the exit status).
 # Setup is not repeated every night: run scripts/setup.sh (or main-job.sh) once before.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -54,9 +57,15 @@ done
 
 echo "nightly: $(date -u +%FT%TZ) chaos run $experiment"
 status=0
+started="$(date +%s)"
 # 9>&-: the run's detached processes (control plane, Ray) must not hold the lock.
 .venv/bin/chaos --no-log-file run --journal-path "$journal" "${args[@]}" "$experiment" 9>&- \
     || status=$?
 echo "nightly: $(date -u +%FT%TZ) chaos exited $status; trend of $results/$name"
+if [ -n "${PEERCHAOS_PUSHGATEWAY:-}" ]; then
+    # The run chaos just made: the newest one of the experiment started since `started`.
+    .venv/bin/peerchaos export "$results/$name" --newest-since "$started" \
+        --push "$PEERCHAOS_PUSHGATEWAY" 9>&- || echo "nightly: peerchaos export exited $?" >&2
+fi
 .venv/bin/peerchaos trend "$results/$name" 9>&- || echo "nightly: peerchaos trend exited $?" >&2
 exit "$status"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what peerchaos needs on a fresh Debian/Ubuntu machine (as root), idempotently:
 # ZooKeeper (OpenJDK comes with it), iproute2 and iptables for pod networks and
-# partitions, dnsutils for dig, and the Python package with its test extras in .venv.
+# partitions, dnsutils for dig, Prometheus and its Pushgateway (the export tests start both
+# on loopback), and the Python package with its test extras in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ need=()
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v dig >/dev/null || need+=(dnsutils)
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-pushgateway >/dev/null || need+=(prometheus-pushgateway)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Headless Chromium renders the HTML report in the tests (they skip without it).
 command -v chromium >/dev/null || need+=(chromium)
