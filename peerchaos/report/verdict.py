@@ -84,9 +84,15 @@ def _probe_output(probe: dict[str, Any]) -> str:
     if probe.get("status") == "failed":
         error = probe.get("exception") or ["failed"]
         text = str(error[-1] if isinstance(error, list) and error else error).strip()
-        kind, colon, message = text.partition(": ")
-        if colon and ACTIVITY_FAILED.fullmatch(kind):
-            return message[:MESSAGE_MAX]  # the probe's own words, not the exception's class
+        stripped = False
+        # chaoslib wraps the probe's ActivityFailed in one of its own: peel both.
+        while True:
+            kind, colon, message = text.partition(": ")
+            if not (colon and ACTIVITY_FAILED.fullmatch(kind)):
+                break
+            text, stripped = message, True
+        if stripped:
+            return text[:MESSAGE_MAX]  # the probe's own words, not the exception's class
         return "error: " + text[:MESSAGE_MAX]
     return format_value(probe.get("output"))
 
