@@ -21,6 +21,8 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
       context: null                 # runtime kubernetes: kubeconfig context
       grace_period_s: 0             # runtime kubernetes: pod delete grace period
       delete_pvcs: true             # runtime kubernetes: delete the peers' claims at teardown
+      deploy: attach                # an existing ZooKeeper StatefulSet instead (kubernetes):
+      attach: {statefulset: zk}     # in `namespace`; faults that heal only, no spec keys
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from peerchaos.errors import SpecError
-from peerchaos.spec import EnsembleSpec, load_spec, parse_spec
+from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec, parse_spec
 
 KNOWN_KEYS = {
     "name",
@@ -56,7 +58,17 @@ KNOWN_KEYS = {
     "context",
     "grace_period_s",
     "delete_pvcs",
+    "attach",
 }
+# Keys that shape an ensemble peerchaos deploys: meaningless for one it attaches to.
+DEPLOY_ONLY_KEYS = (
+    "spec",
+    "spec_overrides",
+    "publish_not_ready_addresses",
+    "jvm_dns_cache_s",
+    "jvm_dns_negative_cache_s",
+    "delete_pvcs",
+)
 SETTLE_MODES = ("back-to-back", "independent")
 OBSERVER_KEYS = {
     "load_workers": (int, 0, 64),
@@ -82,7 +94,9 @@ class ExperimentConfig:
     ray_address: str | None = None
     state_dir: Path | None = None
     restart_delay_s: float = 0.5
-    deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap
+    deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap;
+    # attach: the StatefulSet `attach` names (the spec is then the ensemble seen)
+    attach: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
     grace_period_s: int = 0
@@ -119,9 +133,42 @@ def flag(value: Any, where: str) -> bool:
 
 
 def deploy_mode(value: Any) -> str:
-    if str(value).lower() == "bootstrap":
-        return "bootstrap"
+    if str(value).lower() in ("bootstrap", "attach"):
+        return str(value).lower()
     return "true" if flag(value, "configuration.deploy") else "false"
+
+
+def attach_target(configuration: dict[str, Any], deploy: str, runtime: str) -> str | None:
+    """The StatefulSet `attach: {statefulset: NAME}` names (deploy: attach only)."""
+    raw = configuration.get("attach")
+    if deploy != "attach":
+        if raw is not None:
+            raise SpecError(
+                f"configuration.attach: only with deploy: attach (got deploy: {deploy})"
+            )
+        return None
+    if runtime != "kubernetes":
+        raise SpecError(f"configuration.deploy: attach needs runtime: kubernetes (got {runtime})")
+    if not isinstance(raw, dict) or "statefulset" not in raw:
+        raise SpecError(
+            f"configuration.attach: must be a mapping {{statefulset: NAME}} (got {raw!r})"
+        )
+    unknown = sorted(str(k) for k in raw if k != "statefulset")
+    if unknown:
+        raise SpecError(f"configuration.attach.{unknown[0]}: unknown key (known: statefulset)")
+    name = raw["statefulset"]
+    if not isinstance(name, str) or len(name) > 63 or not DNS_LABEL.match(name):
+        raise SpecError(
+            "configuration.attach.statefulset: must be a StatefulSet name, a lowercase "
+            f"RFC 1123 label of at most 63 characters (got {name!r})"
+        )
+    given = [key for key in DEPLOY_ONLY_KEYS if key in configuration]
+    if given:
+        raise SpecError(
+            f"configuration.{given[0]}: not with deploy: attach (the attached StatefulSet's "
+            "own settings are what is measured)"
+        )
+    return name
 
 
 def read_config(configuration: dict[str, Any] | None, title: str = "") -> ExperimentConfig:
@@ -135,8 +182,14 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
     runtime = str(configuration.get("runtime", "local"))
     if runtime not in ("local", "kubernetes"):
         raise SpecError(f"configuration.runtime: must be local or kubernetes (got {runtime!r})")
+    deploy = deploy_mode(configuration.get("deploy", True))
+    attach = attach_target(configuration, deploy, runtime)
     raw_spec = configuration.get("spec")
-    if raw_spec is None or isinstance(raw_spec, str | Path):
+    if attach is not None:
+        # A stand-in until the StatefulSet is read (the session replaces it).
+        namespace = configuration.get("namespace") or "default"
+        spec = parse_spec({"name": attach, "namespace": namespace}, "configuration.namespace")
+    elif raw_spec is None or isinstance(raw_spec, str | Path):
         spec = load_spec(raw_spec)
     elif isinstance(raw_spec, dict):
         spec = parse_spec(raw_spec, "configuration.spec")
@@ -152,7 +205,7 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
             configuration["publish_not_ready_addresses"],
             "configuration.publish_not_ready_addresses",
         )
-    if configuration.get("namespace") not in (None, ""):
+    if configuration.get("namespace") not in (None, "") and attach is None:
         overrides["namespace"] = str(configuration["namespace"])
     for key in ("jvm_dns_cache_s", "jvm_dns_negative_cache_s"):
         if configuration.get(key) not in (None, "", "default"):
@@ -193,7 +246,8 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
         results_dir=Path(str(configuration.get("results_dir", "results"))),
         ray_address=configuration.get("ray_address") or None,
         state_dir=Path(state_dir) if state_dir else None,
-        deploy=deploy_mode(configuration.get("deploy", True)),
+        deploy=deploy,
+        attach=attach,
         restart_delay_s=number(
             configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
         ),
