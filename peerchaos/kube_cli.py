@@ -1,4 +1,5 @@
-"""`peerchaos kube …`: the ensemble in a cluster by hand — up, status, fault, down.
+"""`peerchaos kube …`: the ensemble in a cluster by hand — up, status, fault, down, and
+`attach` (what peerchaos sees in a ZooKeeper StatefulSet it did not deploy).
 
 The same spec files as the local runtime; the namespace is the spec's. `--dry` prints
 what would be done and changes nothing (it does not contact the cluster at all). Faults
@@ -8,9 +9,11 @@ and their heals are remembered in a state dir per namespace and ensemble, so `do
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from peerchaos.errors import UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
-from peerchaos.spec import EnsembleSpec, load_spec
+from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec
 
 FAULTS = ("kill", "unready", "ready", "pause", "resume", "partition", "heal")
 
@@ -182,3 +185,87 @@ def down(
         click.echo(f"kept {line}", file=sys.stderr)
     if not removed and not runtime.kept:
         click.echo("nothing was there", file=sys.stderr)
+
+
+@kube.command()
+@click.option("--statefulset", required=True, help="The ZooKeeper StatefulSet to attach to.")
+@click.option("--namespace", default="default", show_default=True)
+@click.option("--kubeconfig", envvar="KUBECONFIG", help="Default: $KUBECONFIG.")
+@click.option("--context", help="kubeconfig context (default: current).")
+@click.option("--json", "as_json", is_flag=True, help="The ensemble seen as JSON.")
+@_one_line
+def attach(
+    statefulset: str, namespace: str, kubeconfig: str | None, context: str | None, as_json: bool
+) -> None:
+    """What peerchaos sees in an existing ZooKeeper StatefulSet, and the faults it allows.
+
+    Reads only: the StatefulSet, its Services and PDB, and one running pod (an exec that
+    lists the server's PID, its log's last lines, its `conf` answer when reachable)."""
+    from peerchaos.runtime.kubernetes.attached import AttachedRuntime
+
+    for option, value in (("--statefulset", statefulset), ("--namespace", namespace)):
+        if len(value) > 63 or not DNS_LABEL.match(value):
+            raise UsageError(f"{option}: must be a lowercase RFC 1123 label (got {value!r})")
+    with tempfile.TemporaryDirectory(prefix="pc-attach-") as state_dir:
+        runtime = AttachedRuntime(
+            namespace, statefulset, state_dir, kubeconfig=kubeconfig, context=context
+        )
+        seen = runtime.attach()
+    if as_json:
+        click.echo(json.dumps(seen.to_dict(), indent=2))
+        return
+    for line in describe_seen(seen.to_dict()):
+        click.echo(line)
+
+
+def describe_seen(seen: dict[str, Any]) -> list[str]:
+    """The ensemble seen, for a person: each value with where it was read."""
+    settings = seen["settings"]
+
+    def value(key: str, unit: str = "", default: str = "") -> str:
+        found = settings[key]
+        shown = default if found["value"] is None else f"{found['value']}{unit}"
+        return f"{shown} ({found['source']})"
+
+    where = f"StatefulSet {seen['namespace']}/{seen['statefulset']}"
+    probe = seen["readiness_probe"]
+    command = " ".join(probe["command"] or []) or probe["handler"] or "none"
+    client = ", ".join(
+        f"{s['name']} {s['cluster_ip']}:{s['port']}" for s in seen["client_services"]
+    )
+    pdb = seen["pdb"]
+    budget = ", ".join(f"{k} {v}" for k, v in (pdb or {}).items() if k != "name")
+    words = settings["four_letter_words"]["value"]
+    lines = [
+        f"{where} ({seen['shape']}): {seen['replicas']} peers "
+        f"({', '.join(seen['pods'])}), {seen['pod_management_policy']}",
+        f"  image {seen['image']} (ZooKeeper {seen['version'] or 'version not in the tag'}), "
+        f"container {seen['container']}",
+        f"  headless Service {seen['headless_service']} (publishNotReadyAddresses "
+        f"{str(seen['publish_not_ready_addresses']).lower()}); client Service {client or '-'}",
+        f"  PodDisruptionBudget {pdb['name']} ({budget})" if pdb else "  PodDisruptionBudget -",
+        f"  client port {value('client_port')}",
+        f"  server port {value('server_port')}, election port {value('election_port')}",
+        f"  tickTime {value('tick_time_ms', ' ms')}",
+        f"  initLimit {value('init_limit')}, syncLimit {value('sync_limit')}",
+        f"  readiness probe `{command}` every {probe['period_s']:g} s, timeout "
+        f"{probe['timeout_s']:g} s, failure threshold {probe['failure_threshold']} "
+        f"(checks the unready marker: {'yes' if probe['checks_marker'] else 'no'})",
+        "  four-letter words "
+        + ("all" if words == "*" else ",".join(words))
+        + f" ({settings['four_letter_words']['source']})",
+        f"  JVM DNS cache: answers {value('jvm_dns_cache_s', ' s', '30 s')}, failed lookups "
+        f"{value('jvm_dns_negative_cache_s', ' s', '10 s')}",
+        f"  peer logs {value('log_format')}",
+        f"  shell {seen['shell']['evidence']}; shareProcessNamespace "
+        f"{str(seen['share_process_namespace']).lower()}",
+        "faults:",
+    ]
+    for fault in seen["faults"]["supported"]:
+        lines.append(f"  {fault}: yes")
+    for fault, reason in seen["faults"]["reasons"].items():
+        lines.append(f"  {fault}: no: {reason}")
+    if seen["notes"]:
+        lines.append("notes:")
+        lines += [f"  {note}" for note in seen["notes"]]
+    return lines

@@ -80,11 +80,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(400, status(400, "not a WebSocket request", "BadRequest"))
             return
         self.wfile.write(ws.send(AcceptConnection(subprotocol="v4.channel.k8s.io")))
-        code, output = self.cluster.exec(*_pod_of(path), query.get("command", []))
-        if output:
+        container = (query.get("container") or [None])[0]
+        code, output = self.cluster.exec(*_pod_of(path), query.get("command", []), container)
+        if output and code is not None:
             self.wfile.write(ws.send(BytesMessage(data=b"\x01" + output.encode())))
         result: dict[str, Any] = {"metadata": {}, "status": "Success"}
-        if code:
+        if code is None:  # the command could not start: no exit code, a reason
+            result = {
+                "metadata": {},
+                "status": "Failure",
+                "message": output,
+                "reason": "InternalError",
+                "details": {"causes": [{"message": output}]},
+                "code": 500,
+            }
+        elif code:
             result = {
                 "metadata": {},
                 "status": "Failure",

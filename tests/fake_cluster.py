@@ -86,7 +86,7 @@ class Recorded:
 class FakeCluster(Controllers):
     """The state behind the fake API: objects by (resource, namespace, name)."""
 
-    def __init__(self, recreate_delay_s: float = 0.2) -> None:
+    def __init__(self, recreate_delay_s: float = 0.2, pod_network: str = "10.244") -> None:
         self.lock = threading.RLock()
         self.namespaces: dict[str, dict[str, str]] = {}
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -97,7 +97,12 @@ class FakeCluster(Controllers):
         # checked: a test's stand-in for another client acting at that very moment.
         self.before_create: Callable[[str, str, dict[str, Any]], None] | None = None
         self._versions = itertools.count(1)
-        self._ips = (f"10.244.{i // 250}.{i % 250 + 2}" for i in itertools.count())
+        # Pod IPs from `pod_network` (x.y): tests that must reach a pod's address (or find
+        # nothing listening there at once) give a loopback network such as 127.66.
+        self._ips = (f"{pod_network}.{i // 250}.{i % 250 + 2}" for i in itertools.count())
+        self.shell_less_images: set[str] = set()
+        self.pid_one_images: set[str] = set()
+        self.log_line = None
         self._cluster_ips = (f"10.96.{i // 250}.{i % 250 + 20}" for i in itertools.count())
         self.add_namespace("kube-system", {})
         self.put(

@@ -6,8 +6,13 @@ claim of that name; a deleted pod of a set comes back with a new IP; a Service w
 selector gets Endpoints computed from its pods' readiness, labelled as the Service is
 (as the endpoints controller copies them); a pod's view carries its container statuses
 (restart count, start times). The kubelet part: each container instance's log (the
-previous one readable with previous=true, 400 when there is none) and exec of the
-commands the runtime runs (the readiness marker, SIGSTOP/SIGCONT of the server).
+previous one readable with previous=true, 400 when there is none; `tailLines`) and exec
+of the commands the runtime runs (the readiness marker, SIGSTOP/SIGCONT of the server,
+listing the server's PID). What the container image holds, as the kubelet would find it:
+images without a shell (an exec of `sh` cannot start, reported as the API does), images
+whose server is PID 1 of the container (a SIGSTOP from inside is dropped, as the kernel
+drops it, unless the pod shares its process namespace), and the log lines each image
+writes (`log_line`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import copy
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +40,8 @@ class PodState:
     ip: str
     marker: bool = False  # the readiness marker file exists
     paused: bool = False
+    shell: bool = True
+    server_pid: int = 7
     execs: list[list[str]] = field(default_factory=list)
     starts: list[float] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
@@ -48,6 +55,10 @@ class Controllers:
     pods: dict[tuple[str, str], PodState]
     recreate_delay_s: float
     _ips: Iterator[str]
+    shell_less_images: set[str]
+    pid_one_images: set[str]
+    # (pod, image, instance) -> that container instance's log; None: a generic line.
+    log_line: Callable[[str, str, int], str] | None
 
     def put(self, res: str, obj: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -62,8 +73,12 @@ class Controllers:
     ) -> None:
         ip = next(self._ips)
         state = PodState(ip)
+        image = str(((spec.get("containers") or [{}])[0]).get("image", ""))
+        state.shell = image not in self.shell_less_images
+        if image in self.pid_one_images and not spec.get("shareProcessNamespace"):
+            state.server_pid = 1
         self.pods[(ns, name)] = state
-        self._start_container(ns, name, state)
+        self._start_container(ns, name, state, image)
         meta: dict[str, Any] = {"name": name, "namespace": ns, "labels": dict(labels)}
         if owner is not None:
             meta["ownerReferences"] = [_reference(owner)]
@@ -82,11 +97,15 @@ class Controllers:
         """The container exits and the kubelet starts it again (same pod, same IP)."""
         with self.lock:
             state = self.pods[(ns, pod)]
-            self._start_container(ns, pod, state)
+            containers = self.objects[("pods", ns, pod)]["spec"].get("containers") or [{}]
+            self._start_container(ns, pod, state, str(containers[0].get("image", "")))
 
-    def _start_container(self, ns: str, pod: str, state: PodState) -> None:
+    def _start_container(self, ns: str, pod: str, state: PodState, image: str = "") -> None:
         state.starts.append(time.time())
         instance = len(state.starts)
+        if self.log_line is not None:
+            state.logs.append(self.log_line(pod, image, instance))
+            return
         state.logs.append(
             f"2026-11-26 00:00:0{instance % 10},000 [myid:1] - INFO {pod} started "
             f"(instance {instance})\n"
@@ -227,28 +246,55 @@ class Controllers:
                         f'previous terminated container "{container}" in pod "{pod}" not found'
                     )
                     return 400, status(400, message, "BadRequest")
-                return 200, state.logs[-2]
-            return 200, state.logs[-1]
+                return 200, _tail(state.logs[-2], query)
+            return 200, _tail(state.logs[-1], query)
 
-    def exec(self, ns: str, pod: str, command: list[str]) -> tuple[int, str]:
-        """Run what the runtime asks a container to run; (exit code, stdout)."""
+    def exec(
+        self, ns: str, pod: str, command: list[str], container: str | None = None
+    ) -> tuple[int | None, str]:
+        """Run what the runtime asks a container to run; (exit code, stdout), or (None,
+        why) when the command cannot start at all (the API's exec Failure status)."""
         with self.lock:
             state = self.pods.get((ns, pod))
             if state is None:
                 return 1, f"pod {pod} is not running"
+            found = self.objects.get(("pods", ns, pod)) or {}
+            names = [c.get("name") for c in found.get("spec", {}).get("containers") or []]
+            if container is not None and container not in names:
+                return None, f"container {container} is not valid for pod {pod}"
+            if not state.shell:
+                return None, (
+                    "Internal error occurred: error executing command in container: failed "
+                    "to exec in container: failed to start exec: OCI runtime exec failed: "
+                    "exec failed: unable to start container process: exec: "
+                    f'"{command[0]}": executable file not found in $PATH: unknown'
+                )
             state.execs.append(list(command))
             script = command[-1]
+            # The kernel drops a SIGSTOP sent to PID 1 from inside its namespace.
+            reaches = state.server_pid != 1
             if f"touch {MARKER}" in script:
                 state.marker = True
             elif f"rm -f {MARKER}" in script:
                 state.marker = False
             elif "kill -STOP" in script:
-                state.paused = True
+                state.paused = state.paused or reaches
             elif "kill -CONT" in script:
                 state.paused = False
+            elif "QuorumPeer[M]ain" in script and "echo" in script:
+                return 0, f"{state.server_pid}\n"
             else:
                 return 127, f"sh: {script}: not found"
             return 0, ""
+
+
+def _tail(text: str, query: dict) -> str:
+    """The last `tailLines` lines of a log (all without the parameter)."""
+    wanted = (query.get("tailLines") or [None])[0]
+    if wanted is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[-int(wanted) :]) if int(wanted) > 0 else ""
 
 
 def _reference(owner: dict[str, Any]) -> dict[str, Any]:

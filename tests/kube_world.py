@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from peerchaos.errors import UsageError
 from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
@@ -149,3 +150,72 @@ def foreign(cluster: FakeCluster, ensemble: str) -> dict[tuple[str, str, str], s
         if cluster.objects[key]["metadata"].get("labels", {}).get("peerchaos.io/ensemble")
         != ensemble
     }
+
+
+# -- deployments people already run, for the attach tests ----------------------------------
+
+ATTACH_DATA = Path(__file__).parent / "data" / "attach"
+RESOURCE_OF = {
+    "StatefulSet": "statefulsets",
+    "Service": "services",
+    "PodDisruptionBudget": "poddisruptionbudgets",
+}
+# The images the fixtures run, as the fake kubelet should run them: Bitnami's and the
+# official image's entrypoints exec the JVM, so the server is PID 1 of its container; the
+# tutorial's `sh -c start-zookeeper` keeps the shell as PID 1.
+SERVER_IS_PID_ONE = {
+    "docker.io/bitnami/zookeeper:3.9.3-debian-12-r8",
+    "zookeeper:3.8.4",
+}
+
+
+def their_objects(fixture: str, ns: str) -> list[dict[str, Any]]:
+    """The objects of tests/data/attach/<fixture>.yaml for namespace `ns`."""
+    text = (ATTACH_DATA / f"{fixture}.yaml").read_text().replace("${NAMESPACE}", ns)
+    return [obj for obj in yaml.safe_load_all(text) if obj]
+
+
+def their_deployment(
+    cluster: FakeCluster, ns: str, fixture: str, objects: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Create a deployment's objects as its owner would (Services and PDB first), through
+    the fake's own create, so its controllers make the pods; the created objects."""
+    cluster.pid_one_images |= SERVER_IS_PID_ONE
+    return [
+        cluster.create(RESOURCE_OF[obj["kind"]], ns, obj)
+        for obj in (objects if objects is not None else their_objects(fixture, ns))
+    ]
+
+
+def server_log_line(pod: str, image: str, instance: int) -> str:
+    """One line of a peer's log in its image's format: Bitnami's JSON (ECS) lines, else
+    logback's / log4j's text pattern."""
+    message = f"Peer state changed: following - broadcast ({pod}, instance {instance})"
+    if "bitnami" in image:
+        return (
+            '{"@timestamp":"2026-11-26T10:00:00.123Z","log.level":"INFO","message":"'
+            + message
+            + '","process.thread.name":"QuorumPeer[myid=1]","log.logger":"org.apache.zookeeper'
+            '.server.quorum.QuorumPeer"}\n'
+        )
+    return (
+        "2026-11-26 10:00:00,123 [myid:1] - INFO  [QuorumPeer[myid=1]:QuorumPeer@915] - "
+        f"{message}\n"
+    )
+
+
+def attach_world() -> FakeApiServer:
+    """A fake API server whose pods get loopback addresses (nothing listens there, so a
+    `conf` asked of a pod is refused at once) and log in their image's format, with an
+    opted-in namespace `shop`. Use in a `with` block."""
+    cluster = FakeCluster(pod_network="127.66")
+    cluster.log_line = server_log_line
+    cluster.add_namespace("shop", {"peerchaos.io/allow": "true"})
+    return FakeApiServer(cluster)
+
+
+def attached_runtime(fake: FakeApiServer, tmp_path: Path, ns: str, name: str, **options: Any):
+    """The attached runtime of StatefulSet `ns/name` (not yet attached)."""
+    from peerchaos.runtime.kubernetes.attached import AttachedRuntime
+
+    return AttachedRuntime(ns, name, tmp_path / f"state-{name}", host=fake.url, **options)

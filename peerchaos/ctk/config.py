@@ -26,6 +26,8 @@ Chaos Toolkit hands every activity and control the experiment's `configuration`
 
 Every key is checked here, before anything is deployed — also the ones only activities
 read through `${…}` — so `--var trials=-5` fails in pre-flight, not after deploying.
+      deploy: attach                # an existing ZooKeeper StatefulSet instead (kubernetes):
+      attach: {statefulset: zk}     # in `namespace`; faults that heal only, no spec keys
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from typing import Any
 
 from peerchaos import bounded
 from peerchaos.errors import SpecError
-from peerchaos.spec import EnsembleSpec, load_spec, parse_spec
+from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec, parse_spec
 
 KNOWN_KEYS = {
     "name",
@@ -62,7 +64,17 @@ KNOWN_KEYS = {
     "context",
     "grace_period_s",
     "delete_pvcs",
+    "attach",
 }
+# Keys that shape an ensemble peerchaos deploys: meaningless for one it attaches to.
+DEPLOY_ONLY_KEYS = (
+    "spec",
+    "spec_overrides",
+    "publish_not_ready_addresses",
+    "jvm_dns_cache_s",
+    "jvm_dns_negative_cache_s",
+    "delete_pvcs",
+)
 SETTLE_MODES = ("back-to-back", "independent")
 # Keys no peerchaos code reads itself; activities receive them through `${key}`.
 SUBSTITUTED = {"trials": (int, 1, 1000), "settle_s": (float, 0, 3600)}
@@ -90,7 +102,9 @@ class ExperimentConfig:
     ray_address: str | None = None
     state_dir: Path | None = None
     restart_delay_s: float = 0.5
-    deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap
+    deploy: str = "true"  # true: before the experiment; false: the method does; bootstrap;
+    # attach: the StatefulSet `attach` names (the spec is then the ensemble seen)
+    attach: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
     grace_period_s: int = 0
@@ -147,9 +161,42 @@ def flag(value: Any, where: str) -> bool:
 
 
 def deploy_mode(value: Any) -> str:
-    if str(value).lower() == "bootstrap":
-        return "bootstrap"
+    if str(value).lower() in ("bootstrap", "attach"):
+        return str(value).lower()
     return "true" if flag(value, "configuration.deploy") else "false"
+
+
+def attach_target(configuration: dict[str, Any], deploy: str, runtime: str) -> str | None:
+    """The StatefulSet `attach: {statefulset: NAME}` names (deploy: attach only)."""
+    raw = configuration.get("attach")
+    if deploy != "attach":
+        if raw is not None:
+            raise SpecError(
+                f"configuration.attach: only with deploy: attach (got deploy: {deploy})"
+            )
+        return None
+    if runtime != "kubernetes":
+        raise SpecError(f"configuration.deploy: attach needs runtime: kubernetes (got {runtime})")
+    if not isinstance(raw, dict) or "statefulset" not in raw:
+        raise SpecError(
+            f"configuration.attach: must be a mapping {{statefulset: NAME}} (got {raw!r})"
+        )
+    unknown = sorted(str(k) for k in raw if k != "statefulset")
+    if unknown:
+        raise SpecError(f"configuration.attach.{unknown[0]}: unknown key (known: statefulset)")
+    name = raw["statefulset"]
+    if not isinstance(name, str) or len(name) > 63 or not DNS_LABEL.match(name):
+        raise SpecError(
+            "configuration.attach.statefulset: must be a StatefulSet name, a lowercase "
+            f"RFC 1123 label of at most 63 characters (got {name!r})"
+        )
+    given = [key for key in DEPLOY_ONLY_KEYS if key in configuration]
+    if given:
+        raise SpecError(
+            f"configuration.{given[0]}: not with deploy: attach (the attached StatefulSet's "
+            "own settings are what is measured)"
+        )
+    return name
 
 
 def read_config(configuration: dict[str, Any] | None, title: str = "") -> ExperimentConfig:
@@ -166,7 +213,9 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
     runtime = configuration.get("runtime", "local")
     if runtime not in ("local", "kubernetes"):
         raise SpecError(f"configuration.runtime: must be local or kubernetes (got {runtime!r})")
-    spec = _spec(configuration)
+    deploy = deploy_mode(configuration.get("deploy", True))
+    attach = attach_target(configuration, deploy, runtime)
+    spec = _spec(configuration, attach)
     observers, via = _observers(configuration.get("observers"))
     for key, (kind, low, high) in SUBSTITUTED.items():
         if configuration.get(key) is not None:
@@ -183,7 +232,8 @@ def read_config(configuration: dict[str, Any] | None, title: str = "") -> Experi
         results_dir=Path(_text(configuration, "results_dir") or "results"),
         ray_address=_text(configuration, "ray_address") or None,
         state_dir=_state_dir(configuration),
-        deploy=deploy_mode(configuration.get("deploy", True)),
+        deploy=deploy,
+        attach=attach,
         restart_delay_s=number(
             configuration.get("restart_delay_s", 0.5), float, 0, 60, "configuration.restart_delay_s"
         ),
@@ -203,9 +253,13 @@ def _state_dir(configuration: dict[str, Any]) -> Path | None:
     return None if value is None else Path(value)  # None: a temp dir of the run's own
 
 
-def _spec(configuration: dict[str, Any]) -> EnsembleSpec:
+def _spec(configuration: dict[str, Any], attach: str | None) -> EnsembleSpec:
     raw_spec = configuration.get("spec")
-    if raw_spec is None or isinstance(raw_spec, str | Path):
+    if attach is not None:
+        # A stand-in until the StatefulSet is read (the session replaces it).
+        namespace = _text(configuration, "namespace") or "default"
+        spec = parse_spec({"name": attach, "namespace": namespace}, "configuration.namespace")
+    elif raw_spec is None or isinstance(raw_spec, str | Path):
         if isinstance(raw_spec, str) and not raw_spec.strip():
             raise SpecError("configuration.spec: must be a path or a mapping (got '')")
         spec = load_spec(raw_spec)
@@ -224,7 +278,7 @@ def _spec(configuration: dict[str, Any]) -> EnsembleSpec:
             configuration["publish_not_ready_addresses"],
             "configuration.publish_not_ready_addresses",
         )
-    if configuration.get("namespace") not in (None, ""):
+    if configuration.get("namespace") not in (None, "") and attach is None:
         overrides["namespace"] = _text(configuration, "namespace")
     for key in ("jvm_dns_cache_s", "jvm_dns_negative_cache_s"):
         if configuration.get(key) not in (None, "", "default"):

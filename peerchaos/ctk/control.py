@@ -47,18 +47,7 @@ def before_experiment_control(
         sessions.close_session()
         raise InterruptExecution(str(error)) from None
     session.run = RunDir.create(session.config.name, session.config.results_dir)
-    session.run.write_json(
-        session.run.meta,
-        {
-            "experiment": session.config.name,
-            "title": context.get("title"),
-            "description": context.get("description"),
-            "runtime": session.config.runtime,
-            "spec": session.config.spec.model_dump(),
-            "status": "running",
-            "started": time.time(),
-        },
-    )
+    session.run.write_json(session.run.meta, run_meta(session, context))
     logger.info(f"peerchaos: run dir {session.run.path}")
     from chaoslib.exceptions import ActivityFailed
 
@@ -71,7 +60,7 @@ def before_experiment_control(
             raise InterruptExecution(f"deploy: {error}") from None
         logger.info(f"peerchaos: bootstrap: {result}")
         return
-    if session.config.deploy != "true":
+    if session.config.deploy not in ("true", "attach"):
         return
     # Ray starts (in this thread: it must keep Chaos Toolkit's signal handlers) while the
     # ensemble comes up on another; each takes seconds.
@@ -79,7 +68,10 @@ def before_experiment_control(
 
     def deploy() -> None:
         try:
-            deploy_ensemble(configuration=configuration)
+            if session.config.deploy == "attach":
+                attached(session)
+            else:
+                deploy_ensemble(configuration=configuration)
         except BaseException as error:
             failure.append(error)
 
@@ -102,6 +94,37 @@ def before_experiment_control(
         ens.wait_until_ready(session.runtime, 60, session.config.spec.replicas)
     except PeerchaosError as error:
         raise InterruptExecution(f"deploy: {error}") from None
+
+
+def run_meta(session: sessions.Session, context: Experiment) -> dict[str, Any]:
+    """`meta.json` as a run starts."""
+    meta = {
+        "experiment": session.config.name,
+        "title": context.get("title"),
+        "description": context.get("description"),
+        "runtime": session.config.runtime,
+        "spec": session.config.spec.model_dump(),
+        "status": "running",
+        "started": time.time(),
+    }
+    seen = getattr(session.runtime, "seen", None)
+    if session.config.deploy == "attach" and seen is not None:
+        # What was read from the cluster, with where each value came from; `spec` above
+        # is the same ensemble as measurement reads it.
+        meta.update(deploy="attach", ensemble_seen=seen.to_dict())
+    return meta
+
+
+def attached(session: sessions.Session) -> None:
+    """deploy: attach — nothing is applied: record the cluster's changes from now on and
+    wait until the attached ensemble has a leader with a following majority."""
+    from peerchaos import ensemble as ens
+
+    watch = getattr(session.runtime, "watch", None)
+    if watch is not None:
+        watch()
+    leader = ens.wait_for_leader(session.runtime, 60)
+    logger.info(f"peerchaos: attached to {session.config.spec.name}, leader {leader}")
 
 
 def _is_measured(probe: dict[str, Any]) -> bool:
@@ -294,6 +317,7 @@ def write_report(session: sessions.Session) -> None:
 
 def teardown(session: sessions.Session) -> None:
     try:
+        # deploy: attach — the attached runtime's teardown only heals; their objects stay.
         session.runtime.teardown()
     except PeerchaosError as error:  # e.g. the cluster went away: say so, keep the results
         logger.error(f"peerchaos: teardown: {error}")

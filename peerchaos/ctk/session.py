@@ -54,7 +54,22 @@ def open_session(configuration: dict[str, Any] | None, title: str = "") -> Sessi
     owns = config.state_dir is None
     # Each run gets its own state dir, so a `peerchaos up` ensemble is never touched.
     state_dir = config.state_dir or run_state_dir(config)
-    _current = Session(config, make_runtime(config, state_dir, owns), state_dir, owns)
+    runtime = make_runtime(config, state_dir, owns)
+    if config.deploy == "attach":
+        from peerchaos.runtime.kubernetes.attached import AttachedRuntime
+
+        assert isinstance(runtime, AttachedRuntime)
+        try:
+            runtime.attach()  # reads the StatefulSet; one line when it cannot be attached
+        except BaseException:
+            if owns:
+                with contextlib.suppress(PeerchaosError):
+                    ownership.remove_owned(state_dir)
+            raise
+        # The ensemble is the StatefulSet as read: its spec is what the activities'
+        # checks, the observers and measurement use from here on.
+        config.spec = runtime.spec
+    _current = Session(config, runtime, state_dir, owns)
     return _current
 
 
@@ -69,6 +84,18 @@ def run_state_dir(config: ExperimentConfig) -> Path:
 
 def make_runtime(config: ExperimentConfig, state_dir: Path, owns: bool) -> Runtime:
     """The runtime the configuration names, keeping its state in `state_dir`."""
+    if config.deploy == "attach" and config.attach is not None:
+        from peerchaos.runtime.kubernetes.attached import AttachedRuntime
+
+        return AttachedRuntime(
+            config.spec.namespace,
+            config.attach,
+            state_dir,
+            kubeconfig=config.kubeconfig,
+            context=config.context,
+            grace_period_s=config.grace_period_s,
+            watch=True,  # started by the control: nothing is applied
+        )
     if config.runtime == "kubernetes":
         from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 
@@ -101,7 +128,11 @@ def close_session() -> None:
     global _current
     if _current is not None:
         _current.finished = True
-        if _current.owns_state_dir and not _current.runtime.is_up():
+        # Nothing of an attached ensemble is ever up: its state dir holds only what
+        # peerchaos broke and has not healed yet.
+        attached = getattr(_current.runtime, "holds_faults", None)
+        keep = attached() if attached is not None else _current.runtime.is_up()
+        if _current.owns_state_dir and not keep:
             with contextlib.suppress(PeerchaosError):
                 ownership.remove_owned(_current.state_dir)
             from peerchaos.runtime.local.watchdog import RUN_ID_ENV

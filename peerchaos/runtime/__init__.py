@@ -21,6 +21,10 @@ def open_runtime(locator: dict[str, Any]) -> Runtime:
         from peerchaos.runtime.local.runtime import LocalRuntime
 
         return LocalRuntime(locator["state_dir"])
+    if kind == "kubernetes" and locator.get("attach"):
+        from peerchaos.runtime.kubernetes.attached import open_attached
+
+        return open_attached(locator)
     if kind == "kubernetes":
         from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
         from peerchaos.spec import parse_spec

@@ -33,7 +33,7 @@ from peerchaos.runtime.kubernetes.logs import keep_killed_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import PARTITION_LABEL, partition_policy, restorable
 from peerchaos.runtime.kubernetes.ownership import Ownership
-from peerchaos.runtime.kubernetes.podexec import CONTAINER, EXEC_FAULTS, exec_in_pod
+from peerchaos.runtime.kubernetes.podexec import EXEC_FAULTS, exec_in_pod
 from peerchaos.spec import EnsembleSpec
 
 
@@ -51,6 +51,10 @@ class FaultActions:
     dry_run: bool
     plan: list[str]
     selector: dict[str, str]
+    # The container faults exec into, and the labels that select the peers for a
+    # partition policy (None: the ensemble label peerchaos renders).
+    container: str
+    peer_labels: dict[str, str] | None
     api: client.ApiClient
     core: client.CoreV1Api
 
@@ -107,7 +111,7 @@ class FaultActions:
         self._ensemble_pod(pod, name.replace("_", " "))
         if not self._change(f"exec in pod {self.namespace}/{pod}: {command[-1]}"):
             return time.time()
-        code, output = exec_in_pod(self.api, self.namespace, pod, CONTAINER, command)
+        code, output = exec_in_pod(self.api, self.namespace, pod, self.container, command)
         if code != 0:
             detail = output.strip().splitlines()[-1] if output.strip() else "no output"
             raise PeerchaosError(f"{what} {self.namespace}/{pod}: exit {code} ({detail})")
@@ -124,7 +128,7 @@ class FaultActions:
         if not planned or found is None:  # a dry run reads nothing
             return time.time()
         # The API forgets a deleted pod's log with the pod: keep what it wrote so far.
-        keep_killed_log(self.core, self.root, found)
+        keep_killed_log(self.core, self.root, found, self.container)
         # The uid as precondition: only the pod proven ours above is deleted.
         body = client.V1DeleteOptions(
             grace_period_seconds=grace, preconditions=client.V1Preconditions(uid=found.metadata.uid)
@@ -159,7 +163,10 @@ class FaultActions:
         rest = [p for p in self.spec.pod_names() if all(p not in g for g in groups)]
         full = [list(g) for g in groups] + ([rest] if rest else [])
         deploy_id = "dry-run" if self.dry_run else self.deploy_id()
-        policies = [partition_policy(self.spec, i, g, deploy_id) for i, g in enumerate(full)]
+        policies = [
+            partition_policy(self.spec, i, g, deploy_id, self.peer_labels)
+            for i, g in enumerate(full)
+        ]
         if not self.dry_run:
             for policy in policies:  # every name proven free or ours before the first
                 check_apply(self.api, policy, self.ownership, replace=True)

@@ -13,6 +13,7 @@ as one.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def pod_log(
     *,
     previous: bool = False,
     timeout_s: float | None = None,
+    container: str = CONTAINER,
 ) -> str | None:
     """The ZooKeeper container's log of `pod` (with `previous`, of the instance before
     the current one; None when there is none — the API answers 400 then)."""
@@ -44,7 +46,7 @@ def pod_log(
     def read() -> str | None:
         try:
             return core.read_namespaced_pod_log(
-                pod, namespace, container=CONTAINER, previous=previous, _request_timeout=timeout_s
+                pod, namespace, container=container, previous=previous, _request_timeout=timeout_s
             )
         except ApiException as error:
             if previous and error.status == 400:
@@ -62,21 +64,28 @@ def start_line(when: datetime | None, restart: bool) -> str:
     return f"# peerchaos: starting at {stamp} ({why})\n"
 
 
-def _container(pod: client.V1Pod) -> client.V1ContainerStatus | None:
+def _container(pod: client.V1Pod, container: str) -> client.V1ContainerStatus | None:
     for status in pod.status.container_statuses or []:
-        if status.name == CONTAINER:
+        if status.name == container:
             return status
     return None
 
 
-def instance_logs(core: client.CoreV1Api, pod: client.V1Pod, timeout_s: float | None = None) -> str:
+def instance_logs(
+    core: client.CoreV1Api,
+    pod: client.V1Pod,
+    timeout_s: float | None = None,
+    container: str = CONTAINER,
+) -> str:
     """The previous (if the container restarted) and current instance's logs of `pod`."""
     name, namespace = pod.metadata.name, pod.metadata.namespace
-    status = _container(pod)
+    status = _container(pod, container)
     restarts = (status.restart_count or 0) if status else 0
     parts = []
     if restarts:
-        previous = pod_log(core, namespace, name, previous=True, timeout_s=timeout_s)
+        previous = pod_log(
+            core, namespace, name, previous=True, timeout_s=timeout_s, container=container
+        )
         if previous is not None:
             ended = status.last_state.terminated if status and status.last_state else None
             parts.append(start_line(ended.started_at if ended else None, restarts > 1) + previous)
@@ -84,16 +93,18 @@ def instance_logs(core: client.CoreV1Api, pod: client.V1Pod, timeout_s: float | 
     running = state.running if state else None
     terminated = state.terminated if state else None
     started = running.started_at if running else (terminated.started_at if terminated else None)
-    current = pod_log(core, namespace, name, timeout_s=timeout_s) or ""
+    current = pod_log(core, namespace, name, timeout_s=timeout_s, container=container) or ""
     parts.append(start_line(started, restarts > 0) + current)
     return "".join(parts)
 
 
-def keep_killed_log(core: client.CoreV1Api, root: Path, pod: client.V1Pod) -> None:
+def keep_killed_log(
+    core: client.CoreV1Api, root: Path, pod: client.V1Pod, container: str = CONTAINER
+) -> None:
     """Keep the logs of `pod` (about to be deleted) in the state dir. Best effort: a log
     that cannot be read does not stop the kill."""
     try:
-        text = instance_logs(core, pod, timeout_s=KILL_LOG_TIMEOUT_S)
+        text = instance_logs(core, pod, timeout_s=KILL_LOG_TIMEOUT_S, container=container)
     except PeerchaosError:
         return
     kept = root / KILLED_LOGS
@@ -103,9 +114,18 @@ def keep_killed_log(core: client.CoreV1Api, root: Path, pod: client.V1Pod) -> No
 
 
 def copy_logs(
-    core: client.CoreV1Api, ownership: Ownership, root: Path, pods: list[str], dest: Path
+    core: client.CoreV1Api,
+    ownership: Ownership,
+    root: Path,
+    pods: list[str],
+    dest: Path,
+    container: str = CONTAINER,
+    ours: Callable[[client.V1Pod], bool] | None = None,
 ) -> None:
-    """`dest/<pod>.log`: kept logs of the pod's killed instances, then its own now."""
+    """`dest/<pod>.log`: kept logs of the pod's killed instances, then its own now.
+    `ours`: which pods of those names are the ensemble's (default: the ownership labels;
+    an attached ensemble's pods are proven by their StatefulSet instead)."""
+    ours = ours or ownership.owns
     dest.mkdir(parents=True, exist_ok=True)
     for name in pods:
         parts = [p.read_text() for p in sorted((root / KILLED_LOGS).glob(f"{name}.*.log"))]
@@ -117,8 +137,8 @@ def copy_logs(
                 ),
             )
             # Another team's pod of that name is not ours to copy.
-            if found is not None and ownership.owns(found):
-                parts.append(instance_logs(core, found))
+            if found is not None and ours(found):
+                parts.append(instance_logs(core, found, container=container))
         except PeerchaosError:
             pass  # a pod that is gone (or not running yet) has no log to keep now
         if parts:

@@ -67,23 +67,29 @@ def restorable(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def partition_policy(
-    spec: EnsembleSpec, index: int, group: list[str], deploy_id: str
+    spec: EnsembleSpec,
+    index: int,
+    group: list[str],
+    deploy_id: str,
+    peer_labels: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """A NetworkPolicy letting the group's peers talk among themselves and with anything
     that is not a peer (clients, observers, DNS), but not with the other peers. It
-    selects by the ensemble label, so it never applies to another team's pods."""
+    selects by the ensemble label, so it never applies to another team's pods — or, for
+    an attached StatefulSet, by its own selector (`peer_labels`) and the pod names."""
     app = spec.name
+    peers = peer_labels or {ENSEMBLE_LABEL: app}
     same_group = {
         "podSelector": {
-            "matchLabels": {ENSEMBLE_LABEL: app},
+            "matchLabels": dict(peers),
             "matchExpressions": [_in(POD_NAME_LABEL, group)],
         }
     }
-    not_a_peer = {
-        "podSelector": {
-            "matchExpressions": [{"key": ENSEMBLE_LABEL, "operator": "NotIn", "values": [app]}]
-        }
-    }
+    # A pod is not a peer when any one of the peers' labels differs (entries are ORed).
+    not_a_peer = [
+        {"podSelector": {"matchExpressions": [{"key": k, "operator": "NotIn", "values": [v]}]}}
+        for k, v in sorted(peers.items())
+    ]
     other_namespaces = {
         "namespaceSelector": {
             "matchExpressions": [
@@ -95,7 +101,7 @@ def partition_policy(
             ]
         }
     }
-    peers = [same_group, not_a_peer, other_namespaces]
+    allowed = [same_group, *not_a_peer, other_namespaces]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -107,12 +113,12 @@ def partition_policy(
         },
         "spec": {
             "podSelector": {
-                "matchLabels": {"app": app, ENSEMBLE_LABEL: app},
+                "matchLabels": dict(peers) if peer_labels else {"app": app, ENSEMBLE_LABEL: app},
                 "matchExpressions": [_in(POD_NAME_LABEL, group)],
             },
             "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": copy.deepcopy(peers)}],
-            "egress": [{"to": copy.deepcopy(peers)}],
+            "ingress": [{"from": copy.deepcopy(allowed)}],
+            "egress": [{"to": copy.deepcopy(allowed)}],
         },
     }
 

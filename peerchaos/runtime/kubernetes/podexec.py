@@ -8,8 +8,11 @@ would not be delivered.
 
 from __future__ import annotations
 
+import json
+
 from kubernetes import client
 from kubernetes.stream import stream
+from kubernetes.stream.ws_client import ERROR_CHANNEL
 
 from peerchaos.errors import PeerchaosError
 from peerchaos.runtime.kubernetes.api import call
@@ -80,7 +83,27 @@ def exec_in_pod(
         if response.is_open():
             response.close()
             raise PeerchaosError(f"kubernetes: {what}: no exit within {timeout_s:g} s")
-        code = response.returncode
+        code = exit_code(what, response.read_channel(ERROR_CHANNEL))
     finally:
         own.close()
-    return int(code if code is not None else -1), output
+    return code, output
+
+
+def exit_code(what: str, status_text: str) -> int:
+    """The command's exit code from the exec's status channel. A command that could not
+    start at all (no such executable: an image without a shell) has no exit code; the
+    status says why, and that becomes one line."""
+    try:
+        status = json.loads(status_text or "{}")
+    except ValueError:
+        status = {}
+    if not isinstance(status, dict) or not status:
+        return -1  # the connection ended without a status
+    if status.get("status") == "Success":
+        return 0
+    causes = (status.get("details") or {}).get("causes") or []
+    for cause in causes:
+        if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).isdigit():
+            return int(cause["message"])
+    message = status.get("message") or (causes[0].get("message") if causes else "") or "failed"
+    raise PeerchaosError(f"kubernetes: {what}: {' '.join(str(message).split())}")

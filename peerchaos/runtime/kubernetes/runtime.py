@@ -31,6 +31,7 @@ from peerchaos.runtime.kubernetes.logs import copy_logs, forget_killed_logs, pod
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import endpoints_info, pod_info
 from peerchaos.runtime.kubernetes.ownership import Ownership
+from peerchaos.runtime.kubernetes.podexec import CONTAINER
 from peerchaos.runtime.kubernetes.watch import ClusterWatcher
 from peerchaos.spec import EnsembleSpec
 
@@ -70,6 +71,8 @@ class KubernetesRuntime(FaultActions):
         self.objects = render(spec)
         self.selector = dict(find(self.objects, "StatefulSet")["spec"]["selector"]["matchLabels"])
         self.ownership = Ownership(self.namespace, spec.name)
+        self.container = CONTAINER
+        self.peer_labels: dict[str, str] | None = None
         self._deploy_id: str | None = None
         # What teardown found under the ensemble's names that is not the ensemble's (and
         # so left alone), one line each.
@@ -206,7 +209,7 @@ class KubernetesRuntime(FaultActions):
         return result
 
     def logs(self, pod: str) -> str:
-        return pod_log(self.core, self.namespace, pod) or ""
+        return pod_log(self.core, self.namespace, pod, container=self.container) or ""
 
     def dns_server(self) -> tuple[str, int]:
         """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
