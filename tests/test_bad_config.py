@@ -101,7 +101,13 @@ BAD_CONFIG: dict[str, st.SearchStrategy[Any]] = {
         st.text(min_size=1, max_size=12).filter(lambda t: t not in ("back-to-back", "independent")),
         st.integers(1),
     ),
-    "deploy": not_a_flag().filter(lambda v: str(v).lower() != "bootstrap"),
+    "deploy": not_a_flag().filter(lambda v: str(v).lower() not in ("bootstrap", "attach")),
+    # Without deploy: attach, any attach target is refused.
+    "attach": st.one_of(
+        st.integers(),
+        st.text(min_size=1, max_size=5),
+        st.fixed_dictionaries({"statefulset": st.just("zk")}),
+    ),
     "kubeconfig": not_a_string(),
     "context": not_a_string(),
     "grace_period_s": bad_integer(0, 3600),
