@@ -24,6 +24,7 @@ from peerchaos.actors import (
 )
 from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
+from peerchaos.external import external_faults
 from peerchaos.measure import measure
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.base import Runtime
@@ -170,6 +171,11 @@ def collect(runtime: Runtime, run: RunDir, since: float) -> None:
     with JsonlAppender(run.events) as log:
         for record in runtime.runtime_events(since):
             log.append({**record, "mono": record.get("mono")})
+    # Whatever happened that no peerchaos fault explains is a trial too (another tool's
+    # kill, a crash): written as external fault events beside the runtime's own.
+    with JsonlAppender(run.events) as log:
+        for record in external_faults(read_jsonl(run.events)):
+            log.append(record)
     runtime.copy_logs(run.peers)
     run.write_json(run.ground_truth, {"log_events": parse_logs(run.peers)})
 

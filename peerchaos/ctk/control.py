@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -47,6 +48,11 @@ def before_experiment_control(
         sessions.close_session()
         raise InterruptExecution(str(error)) from None
     session.run = RunDir.create(session.config.name, session.config.results_dir)
+    # For the experiment's process actions (another tool breaking things, measured here):
+    # `peerchaos status` in them finds this run's ensemble, and they know the run dir.
+    os.environ["PEERCHAOS_RUN_DIR"] = str(session.run.path)
+    if session.config.runtime == "local":
+        os.environ["PEERCHAOS_STATE_DIR"] = str(session.state_dir)
     session.run.write_json(session.run.meta, run_meta(session, context))
     logger.info(f"peerchaos: run dir {session.run.path}")
     from chaoslib.exceptions import ActivityFailed

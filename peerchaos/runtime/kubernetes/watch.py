@@ -4,7 +4,10 @@ The local runtime's control plane records its own pod and endpoint changes; in a
 the kubelet and the endpoints controller make them, so a watcher lists the ensemble's
 pods and the Services' endpoints every `period_s` and records each change as a runtime
 event (`pod_exited`, `pod_started`, `pod_ready`, `pod_unready`, `endpoints`), the same
-kinds the local control plane emits, so measurements and reports read both alike.
+kinds the local control plane emits, so measurements and reports read both alike — plus
+`container_restarted` when a container restarts in place (its restart count grew), which
+only a cluster does. A change no peerchaos fault explains becomes an external fault
+(`peerchaos.external`).
 """
 
 from __future__ import annotations
@@ -75,7 +78,10 @@ class ClusterWatcher:
             old_ip = before.ip if before else None
             new_ip = now.ip if now else None
             if old_ip and old_ip != new_ip:
-                self.emit("pod_exited", pod=name, ip=old_ip)
+                gone = f"pod gone from the API (watched every {self.period_s:g} s)"
+                self.emit("pod_exited", pod=name, ip=old_ip, observed_by=gone)
+            elif before and now and now.restarts > before.restarts:
+                self.emit("container_restarted", pod=name, ip=new_ip, restarts=now.restarts)
             if new_ip and new_ip != old_ip:
                 self.emit("pod_started", pod=name, ip=new_ip)
             was_ready = bool(before and before.ready and old_ip == new_ip)
