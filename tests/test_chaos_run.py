@@ -218,3 +218,17 @@ def test_sigkilled_run_leaves_nothing_behind(tmp_path: Path) -> None:
     assert namespaces() == before
     run = run_dir(tmp_path, "zk-leader-kill")
     assert (run / "history.jsonl").stat().st_size > 0  # recorded as it happened
+
+
+def test_a_fault_another_tool_injects_is_measured(tmp_path: Path) -> None:
+    """zk-external-kill: the method is a process action (`kill -9` of the leader's JVM),
+    not a peerchaos activity; the run still measures it as a trial."""
+    code, output = chaos_run(REPO / "experiments/zk-external-kill.yaml", tmp_path)
+    assert code == 0, output[-3000:]
+    run = run_dir(tmp_path, "zk-external-kill")
+    journal = json.loads((run / "journal.json").read_text())
+    assert journal["run"][0]["activity"]["provider"]["type"] == "process"
+    (trial,) = json.loads((run / "summary.json").read_text())["trials"]
+    assert trial["fault"]["source"] == "external" and trial["fault"]["fault"] == "kill"
+    assert trial["fault"]["observed_by"] == "container exit"
+    assert trial["full_redundancy_s"] is not None
