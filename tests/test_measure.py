@@ -288,3 +288,20 @@ def test_after_effects_name_a_fresh_ip_change_inside_the_jvm_cache() -> None:
     default = measure(events, [], [], {"spec": {}})["trials"][1]["after_effects"]
     assert default["within_jvm_dns_cache"] is True and default["independent"] is False
     assert "within the peers' JVM DNS cache" in default["notes"][0]
+
+
+def test_a_partitions_victims_are_the_side_cut_off() -> None:
+    """The runtime names every group of a partition; the trial's victims are the pods
+    the nemesis isolated (its marker), or without one the smallest group — not everyone,
+    which left no peer to be the new leader and read as "the victim re-elected"."""
+    groups = [["zk-2"], ["zk-0", "zk-1"]]
+    events = [START, *STEADY,
+              rt(0, "fault", fault="partition", groups=groups, t_fault=T),
+              role(0.9, "zk-0", "not-serving"), role(1.2, "zk-1", "leader", 2),
+              role(1.3, "zk-0", "follower", 2)]  # fmt: skip
+    marker = {"t": T, "kind": "trial", "source": "nemesis", "fault": "partition",
+              "pods": ["zk-2"], "t_fault": T}  # fmt: skip
+    for run in (events, [*events, marker]):
+        (trial,) = measure(run, [], [])["trials"]
+        assert trial["fault"]["pods"] == ["zk-2"] and trial["new_leader"] == "zk-1"
+        assert abs(trial["election_time_s"] - 1.3) < 1e-9 and not trial["victim_re_elected"]

@@ -26,12 +26,21 @@ def _pods_of(event: dict[str, Any]) -> list[str]:
     return [str(p) for group in event.get("groups") or [] for p in group]
 
 
+def _victims(event: dict[str, Any]) -> list[str]:
+    """The pods a fault event hit: its pod, or for a partition the smallest group (the
+    side cut off; every group lists pods, but the majority side was not the target)."""
+    if event.get("pod"):
+        return [str(event["pod"])]
+    groups = [list(map(str, g)) for g in event.get("groups") or [] if g]
+    return min(groups, key=len) if groups else []
+
+
 def _fault_fields(kind: str, members: list[dict[str, Any]], marker: dict | None) -> dict:
     pods: list[str] = []
-    for event in members:
-        pods += [p for p in _pods_of(event) if p not in pods]
-    if marker and not pods:
-        pods = [str(p) for p in marker.get("pods") or []]
+    if marker and marker.get("pods") and kind != "endpoints":
+        pods = [str(p) for p in marker["pods"]]  # what the nemesis aimed at
+    for event in members if not pods else []:
+        pods += [p for p in _victims(event) if p not in pods]
     first = members[0] if members else (marker or {})
     fields: dict[str, Any] = {"fault": kind, "pods": pods, "pod": pods[0] if pods else None}
     ips = [e["ip"] for e in members if e.get("ip")]
