@@ -2,7 +2,8 @@
 
 The role probe records each peer's (mode, epoch) when it changes. From that stream:
 - election time: `t_fault` to the first answer showing a leader of a newer epoch than any
-  before the fault, not a victim, while a majority of peers serve (leader or follower);
+  before the fault, not a victim, while it and the peers following make a majority (an
+  old leader still answering as leader — cut off, not yet aware — is not one of them);
 - full redundancy: `t_fault` until every peer serves again in the new epoch — a peer
   that left service (looking, unreachable, killed) must have come back; with a new
   epoch, a peer that never left service is still following the old leader;
@@ -64,7 +65,7 @@ def election(
     excluded: set[str],
     pods: set[str],
 ) -> dict[str, Any]:
-    """First new-epoch leader (not in `excluded`) with a serving majority in the window."""
+    """First new-epoch leader (not in `excluded`) followed by a majority in the window."""
     before = epoch_before(roles, t_fault)
     for t, latest in replay(roles, t_fault, until):
         if t <= t_fault:
@@ -74,9 +75,13 @@ def election(
             for e in latest.values()
             if e["mode"] == "leader" and e["pod"] not in excluded and (e["epoch"] or -1) > before
         ]
-        quorum = serving(latest)
-        if leaders and len(quorum) >= majority(len(pods)):
-            leader = leaders[0]
+        if not leaders:
+            continue
+        leader = leaders[0]
+        # The new leader and the peers following: an old leader still answering as one
+        # (cut off by a partition, its view not yet updated) is not part of its quorum.
+        quorum = {leader["pod"]} | {p for p, e in latest.items() if e["mode"] == "follower"}
+        if len(quorum) >= majority(len(pods)):
             return {
                 "t": t,
                 "leader": leader["pod"],
