@@ -28,14 +28,15 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 import ray
 
 from peerchaos.atomicfile import write_atomic
-from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.dnsprobe import DnsProbe
 from peerchaos.events import JsonlAppender
 from peerchaos.helper_pids import HelperRecorder
 from peerchaos.helper_pids import ray_processes as ray_processes  # observe.py imports it here
+from peerchaos.load import LoadProfile
 from peerchaos.probes import RoleProbe
 from peerchaos.runtime.local import ownership
 from peerchaos.runtime.local.state import HELPER_PIDS, RAY_TEMP_LINK
+from peerchaos.systems.zookeeper.client import ZooKeeperWorker as LoadWorker
 
 _ray_temp_dir: str | None = None
 _recorder: HelperRecorder | None = None

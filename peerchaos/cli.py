@@ -269,7 +269,7 @@ def observe(
 ) -> None:
     """Run load and probes against the ensemble `up` started; faults come from elsewhere."""
     from peerchaos.actors import stop_ray
-    from peerchaos.client import LoadProfile
+    from peerchaos.load import LoadProfile
     from peerchaos.observe import ObserverConfig, Observers, collect, summarize
     from peerchaos.rundir import RunDir
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.runtime.base import Runtime
-from peerchaos.zookeeper.fourletter import ServerRole, role
+from peerchaos.systems.zookeeper.fourletter import ServerRole, role
 
 
 def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, ServerRole]:

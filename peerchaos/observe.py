@@ -22,13 +22,13 @@ from peerchaos.actors import (
     ray_processes,
     start_ray,
 )
-from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.external import external_faults
+from peerchaos.load import LoadProfile
 from peerchaos.measure import measure
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.base import Runtime
-from peerchaos.zookeeper.logs import parse_logs
+from peerchaos.systems.zookeeper.logs import parse_logs
 
 
 @dataclass

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from peerchaos.events import JsonlAppender
-from peerchaos.zookeeper.fourletter import ask as ask_4lw
-from peerchaos.zookeeper.fourletter import parse_srvr
+from peerchaos.systems.zookeeper.fourletter import ask as ask_4lw
+from peerchaos.systems.zookeeper.fourletter import parse_srvr
 
 PodAddresses = Callable[[], dict[str, tuple[str, int] | None]]
 

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from peerchaos.errors import SpecError
 from peerchaos.strict import Strict, first_error_line
+from peerchaos.systems import DEFAULT_SYSTEM, unavailable_reason
 from peerchaos.yamlfile import read_yaml
 
 # RFC 1123 label, as Kubernetes requires for Service and StatefulSet names.
@@ -185,8 +186,11 @@ class LocalNetwork(Strict):
 
 
 class EnsembleSpec(Strict):
-    """One ZooKeeper ensemble: a StatefulSet, its headless and client Services, a PDB."""
+    """One ensemble of a stateful system: a StatefulSet, its headless and client Services,
+    a PDB."""
 
+    # Which system the pods run (`peerchaos.systems`); first, so a bad one is named first.
+    system: str = DEFAULT_SYSTEM
     name: str = "zk"
     namespace: str = "default"
     replicas: int = Field(3, ge=1, le=9)
@@ -222,6 +226,14 @@ class EnsembleSpec(Strict):
         if negative is not None:
             lines.append(f"networkaddress.cache.negative.ttl={negative}")
         return " ".join(lines)
+
+    @field_validator("system")
+    @classmethod
+    def _available(cls, value: str) -> str:
+        reason = unavailable_reason(value)
+        if reason is not None:
+            raise ValueError(reason)
+        return value
 
     @field_validator("name")
     @classmethod

@@ -39,6 +39,13 @@ BAD_SPECS = [
         {"namespace": "-ns"},
         "namespace: must be a lowercase RFC 1123 label such as 'zk' (got '-ns')",
     ),
+    # The system seam: a known system not available yet, an unknown one, not a name.
+    (
+        {"system": "etcd"},
+        "system: not yet available in this peerchaos (available: zookeeper) (got 'etcd')",
+    ),
+    ({"system": "mysql"}, "system: must be one of zookeeper (got 'mysql')"),
+    ({"system": 3}, "system: must be a string (got 3)"),
     ({"replicas": 12}, "replicas: must be at most 9 (got 12)"),
     ({"replicas": 0}, "replicas: must be at least 1 (got 0)"),
     ({"replicas": "three"}, "replicas: must be an integer (got 'three')"),

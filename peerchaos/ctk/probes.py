@@ -89,7 +89,7 @@ def connections_to_unready_peers(
     the method still sees what happened while a peer was unready.
     """
     from peerchaos.ctk.validate import check_argument
-    from peerchaos.zookeeper.fourletter import ask
+    from peerchaos.systems.zookeeper.fourletter import ask
 
     try:
         connections = check_argument("connections", connections, "connections_to_unready_peers")

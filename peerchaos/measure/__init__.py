@@ -20,7 +20,7 @@ from peerchaos.measure.effects import after_effects, ip_changes
 from peerchaos.measure.groundtruth import log_lanes, trial_truth
 from peerchaos.measure.stats import Value, distribution, figure, from_trial
 from peerchaos.measure.windows import observation_end, trials
-from peerchaos.zookeeper.causes import trial_causes
+from peerchaos.systems.zookeeper.causes import trial_causes
 
 __all__ = ["Value", "distribution", "measure", "trials"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from peerchaos.zookeeper.logs import log_state, serving_as_leader
+from peerchaos.systems.zookeeper.logs import log_state, serving_as_leader
 
 LOG_SERVING = ("leader", "follower")
 

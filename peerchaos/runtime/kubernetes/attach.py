@@ -22,9 +22,9 @@ from peerchaos.runtime.kubernetes.changes import read_object
 from peerchaos.runtime.kubernetes.derive import derive, pick_container
 from peerchaos.runtime.kubernetes.podexec import exec_in_pod
 from peerchaos.runtime.kubernetes.seen import AttachedObjects, EnsembleSeen, Live
-from peerchaos.zookeeper import deployments as zk
-from peerchaos.zookeeper.fourletter import ask
-from peerchaos.zookeeper.logs import split_line
+from peerchaos.systems.zookeeper import deployments as zk
+from peerchaos.systems.zookeeper.fourletter import ask
+from peerchaos.systems.zookeeper.logs import split_line
 
 # Prints the PID of every QuorumPeerMain process; the bracket keeps the shell's own
 # command line from matching.

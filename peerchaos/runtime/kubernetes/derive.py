@@ -2,7 +2,7 @@
 
 `derive` takes the objects as read and what a look at a running pod showed
 (`seen.AttachedObjects`, `seen.Live`, from `attach.py`) with the ZooKeeper container's
-own settings (`peerchaos.zookeeper.deployments`) and builds the `EnsembleSeen`: a running
+own settings (`peerchaos.systems.zookeeper.deployments`) and builds the `EnsembleSeen`: a running
 server's `conf` answer wins over the manifest, the manifest over the image's defaults,
 and a value nothing shows is peerchaos's default, said so in the notes. It then works out
 the faults allowed and the problems that forbid attaching.
@@ -21,7 +21,7 @@ from peerchaos.runtime.kubernetes.seen import (
     fault_reasons,
 )
 from peerchaos.spec import ReadinessProbe
-from peerchaos.zookeeper import deployments as zk
+from peerchaos.systems.zookeeper import deployments as zk
 
 # The order settings are recorded and shown in.
 SETTINGS = (

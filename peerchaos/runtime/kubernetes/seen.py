@@ -17,7 +17,7 @@ from typing import Any
 
 from peerchaos.runtime.base import Capabilities
 from peerchaos.spec import EnsembleSpec, parse_spec
-from peerchaos.zookeeper import deployments as zk
+from peerchaos.systems.zookeeper import deployments as zk
 
 FAULTS = ("kill", "partition", "unready", "pause", "endpoints")
 NO_POD = zk.Found("unknown", "no running pod to read a log of")

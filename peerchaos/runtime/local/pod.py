@@ -18,7 +18,7 @@ import psutil
 
 from peerchaos.runtime.local.objects import Ensemble
 from peerchaos.runtime.local.state import StateDir
-from peerchaos.zookeeper.config import PeerConfig, java_command, servers_from_env, zoo_cfg
+from peerchaos.systems.zookeeper.config import PeerConfig, java_command, servers_from_env, zoo_cfg
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from peerchaos.runtime.local.objects import Probe
-from peerchaos.zookeeper.fourletter import ask_async, parse_srvr
+from peerchaos.systems.zookeeper.fourletter import ask_async, parse_srvr
 
 
 async def probe_once(probe: Probe, host: str, port: int, marker: Path) -> bool:
