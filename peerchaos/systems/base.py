@@ -22,7 +22,7 @@ Kubernetes objects and processes
   `peer_ports` and `client`, env, command, a readiness probe that fails while
   `MARKER` exists, the `datadir` volume mount).
 - `container_name`: the container faults exec into and logs are read from.
-- `server_process_pattern`: a `grep -E` pattern that matches the server's
+- `server_process_pattern`: a `grep` pattern (no single quote) that matches the server's
   `/proc/<pid>/cmdline` but not the shell that greps for it (a pause is a SIGSTOP of it).
 - `check_container(container: dict) -> None`: raise `SpecError` (one line) when the local
   runtime could not start this container (e.g. its env lacks the peer list).
@@ -34,8 +34,12 @@ Kubernetes objects and processes
   run it locally (`peerchaos doctor`); `files` overrides where its jars/binaries live.
 
 Observing
-- `role(host, port, timeout_s) -> Role`: one question to a peer (the role probe asks it
-  every 10 ms, `ensemble.roles` and `wait_until_ready` once); `unreachable` on no answer.
+- `role(host, port, timeout_s) -> Role`: one question to a peer at its client port (the
+  role probe asks it every 10 ms, `ensemble.roles` and `wait_until_ready` once); never
+  raises: `unreachable` on no answer. Modes: `leader`, `follower`, `observer`,
+  `standalone` (serving: `SERVING_MODES`), `candidate`, `looking`, `not-serving`,
+  `unknown`, `unreachable`; the epoch must grow with every election (a new leader is
+  one of a newer epoch than any before the fault).
 - `role_fields`: the names of `Role.detail` every role event carries (None when unknown).
 - `successor(followers, ordinals) -> str`: the follower that would win the next election.
 - `answering_ordinal(host, port, timeout_s) -> int | None`: which pod ordinal answered a
@@ -48,8 +52,9 @@ Ground truth from its logs
   `peer_state` (`state`, `phase`: the system's own words), `election_took` (one peer's
   vote: `role`, `took_ms`; none if the system logs no votes), `process_start`, and any
   kinds its causes read (`dial`, `lost_leader` for ZooKeeper). Each has `t` and `pod`.
-- `log_state(peer_state event) -> str`: its lane state — `leader`, `follower`,
-  `candidate`, `looking` or `syncing` (only `leader`/`follower` serve).
+- `log_state(peer_state event) -> str`: its lane state — `leader`, `follower` (both
+  serve), `syncing` (joining a leader, not serving yet) or `looking` (following no
+  leader: ZooKeeper's LOOKING, a Raft candidate); the report draws exactly these.
 - `leader_serving(events) -> list[event]`: the moments a leader started serving.
 - `split_log_line(line) -> (t, message) | None`: whether a line is in a format it reads.
 - `version_from_logs(folder) -> str | None`: the server version its logs name.
@@ -63,18 +68,24 @@ Causes and caches
   (inf: forever); `dns_cache_setting` names the setting, `dns_cache_phrase` the cache.
 - `environment(settings) -> {"timing": text, "dns_cache": text}`: the report's words.
 
-Attaching to a StatefulSet peerchaos did not deploy (`runtime/kubernetes/attach.py`)
-- `attach_container(statefulset) -> container | None`: its container, if any.
+Attaching to a StatefulSet peerchaos did not deploy (`runtime/kubernetes/attach.py`,
+`derive.py`: the generic half; settings are `{name: Found}` and must include
+`client_port`)
+- `attach_container(statefulset) -> container | None`: its container, if any;
+  `attach_hint` says in words what makes a container look like it.
+- `attach_identity(container) -> (deployment shape, version | None)`.
 - `attach_settings(container, headless_ports) -> {name: Found}`: what the manifest says.
 - `attach_live(ip, pod, container, settings) -> ({name: Found}, notes)`: what a running
-  server answers about itself (it wins over the manifest).
-- `attach_findings(container, found, version) -> Findings`: the settings only this system
-  has (recorded beside the ports), notes and problems.
-- `attach_setting_names`, `attach_defaults`: the order settings are shown in, and the
-  values assumed when nothing showed one.
-- `seen_spec(values) -> dict`: spec fields (its group and the Services' ports) from the
-  seen settings' values.
-- `seen_lines(seen, value) -> list[str]`: its lines of `peerchaos kube attach`.
+  server answers about itself (wins over the manifest); ({}, []) when it cannot ask.
+- `attach_findings(container, found, where) -> Findings`: the settings only this system
+  has (recorded beside the others), notes, and problems that forbid attaching.
+- `readiness_kind(probe) -> str`: which of `readiness_kinds` an attached probe asks.
+- `attach_setting_names`, `attach_defaults`: the order settings are recorded in, and the
+  values assumed (and noted) when nothing showed one.
+- `seen_spec(values: {name: value}) -> dict`: spec fields from the seen values (its
+  group, the Services' ports); merged into the generic fields of `EnsembleSeen.spec()`.
+- `seen_lines(seen: dict, value) -> list[str]`: its lines of `peerchaos kube attach`;
+  `value(name, unit="", default="")` shows a setting with its source.
 """
 
 from __future__ import annotations
