@@ -162,7 +162,7 @@ def test_each_deployment_is_seen_with_where_each_value_came_from(
         seen.client_service,
         2888,
     )
-    assert spec.tick_time_ms == expected["settings"]["tick_time_ms"][0]
+    assert spec.zookeeper.tick_time_ms == expected["settings"]["tick_time_ms"][0]
     # Reading changed nothing: the only request that is not a read is the exec that lists
     # the server's PID in the first pod.
     assert fake.cluster.dump() == before

@@ -119,11 +119,13 @@ def seen_spec(values: dict[str, Any]) -> dict[str, Any]:
     if positive is not None and negative is None:
         negative = 10  # java.security's default, which the spec would otherwise tie
     return {
-        "tick_time_ms": values["tick_time_ms"],
-        "init_limit": values["init_limit"],
-        "sync_limit": values["sync_limit"],
-        "jvm_dns_cache_s": positive,
-        "jvm_dns_negative_cache_s": negative,
+        "zookeeper": {
+            "tick_time_ms": values["tick_time_ms"],
+            "init_limit": values["init_limit"],
+            "sync_limit": values["sync_limit"],
+            "jvm_dns_cache_s": positive,
+            "jvm_dns_negative_cache_s": negative,
+        },
         "headless_service": {
             "server_port": values["server_port"],
             "leader_election_port": values["election_port"],

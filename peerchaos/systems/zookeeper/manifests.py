@@ -37,8 +37,8 @@ def container(spec: EnsembleSpec) -> dict[str, Any]:
     )
     text = environment.get_template("container.yaml.j2").render(
         spec=spec,
-        zk=spec,
-        jvm_dns=spec.jvm_dns_security(),
+        zk=spec.zookeeper,
+        jvm_dns=spec.zookeeper.jvm_dns_security(),
         peer_ports=peer_ports(spec),
         marker=MARKER,
     )

@@ -1,5 +1,8 @@
 """ZooKeeper's spec settings and defaults: tickTime and the limits, heap, the JVM's DNS caches.
 
+A spec holds them in its `zookeeper:` group; an older spec writes them at the top level,
+which still works (`TOP_LEVEL_KEYS`, lifted into the group by `peerchaos.spec`).
+
 The JVM caches DNS answers (`networkaddress.cache.ttl`, 30 s without a security manager)
 and failed lookups (`networkaddress.cache.negative.ttl`, 10 s in java.security); both are
 security properties, so peerchaos writes them to a java.security.properties file.
@@ -9,6 +12,33 @@ from __future__ import annotations
 
 import math
 from typing import Any
+
+from pydantic import Field
+
+from peerchaos.strict import Strict
+
+
+class ZooKeeperSettings(Strict):
+    """The `zookeeper:` group of a spec."""
+
+    tick_time_ms: int = Field(2000, ge=10, le=60000)
+    init_limit: int = Field(10, ge=1, le=1000)
+    sync_limit: int = Field(5, ge=1, le=1000)
+    # How long the peers' JVMs cache DNS lookups, answers and failures alike (-1: forever).
+    # None = the JVM's own defaults: answers 30 s (no security manager), failed lookups
+    # 10 s (java.security) — and ZooKeeper keeps a peer's old address when a lookup fails.
+    jvm_dns_cache_s: int | None = Field(None, ge=-1, le=3600)
+    # Failed lookups only, when they should differ from jvm_dns_cache_s.
+    jvm_dns_negative_cache_s: int | None = Field(None, ge=-1, le=3600)
+    heap_mb: int = Field(256, ge=32, le=8192)
+
+    def jvm_dns_security(self) -> str:
+        """The JVM DNS cache settings as java.security lines (space-separated), or ""."""
+        return jvm_dns_security(self.jvm_dns_cache_s, self.jvm_dns_negative_cache_s)
+
+
+# Every setting may still be written at the top level of a spec, as before the group.
+TOP_LEVEL_KEYS = tuple(ZooKeeperSettings.model_fields)
 
 # The spec values that are ZooKeeper's: the kubernetes.io tutorial's ensemble.
 SPEC_DEFAULTS: dict[str, Any] = {

@@ -26,6 +26,8 @@ class ZooKeeper(System):
 
     name = "zookeeper"
     title = "ZooKeeper"
+    settings_model = settings.ZooKeeperSettings
+    top_level_keys = settings.TOP_LEVEL_KEYS
     readiness_kinds = settings.READINESS_KINDS
     container_name = "zookeeper"
     # The bracket keeps the shell that greps from matching its own command line.
