@@ -214,9 +214,7 @@ def _dns(run: Run, trial: dict[str, Any], t_fault: float, until: float) -> None:
 def _truth(
     run: Run, trial: dict[str, Any], t_fault: float, until: float, victims: list[str], kind: str
 ) -> dict[str, Any]:
-    truth = trial_truth(
-        run.truth, run.lanes, run.pods, t_fault, until, victims, kind, run.system
-    )
+    truth = trial_truth(run.truth, run.lanes, run.pods, t_fault, until, victims, kind, run.system)
     endpoint_changes = [
         {"t": e["t"], "service": e["service"], "ready": e["ready"], "not_ready": e["not_ready"]}
         for e in run.runtime

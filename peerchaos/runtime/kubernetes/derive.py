@@ -184,9 +184,7 @@ def derive(
         client_service_port=services[0]["port"] if services else None,
         client_services=services,
         pdb=pdb,
-        settings={
-            key: found[key].to_dict() for key in system.attach_setting_names if key in found
-        },
+        settings={key: found[key].to_dict() for key in system.attach_setting_names if key in found},
         readiness_probe=readiness(system, container),
         share_process_namespace=bool(template["spec"].get("shareProcessNamespace", False)),
         shell={"present": live.shell, "evidence": live.shell_evidence},

@@ -98,9 +98,7 @@ def instance_logs(
     return "".join(parts)
 
 
-def keep_killed_log(
-    core: client.CoreV1Api, root: Path, pod: client.V1Pod, container: str
-) -> None:
+def keep_killed_log(core: client.CoreV1Api, root: Path, pod: client.V1Pod, container: str) -> None:
     """Keep the logs of `pod` (about to be deleted) in the state dir. Best effort: a log
     that cannot be read does not stop the kill."""
     try:
