@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from peerchaos.runtime.local.runtime import LocalRuntime, local_ensemble
+from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.local.scoped import local_ensemble
 from peerchaos.spec import EnsembleSpec, parse_spec
 
 FAST_SPEC = Path(__file__).parents[1] / "workloads" / "specs" / "fast.yaml"

@@ -37,7 +37,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 
 from peerchaos.actors import LoadWorkerActor, start_ray, stop_ray
-from peerchaos.client import LoadProfile
+from peerchaos.load import LoadProfile
 
 TARGET_RATIO = 1.0
 

@@ -28,14 +28,15 @@ os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
 import ray
 
 from peerchaos.atomicfile import write_atomic
-from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.dnsprobe import DnsProbe
 from peerchaos.events import JsonlAppender
 from peerchaos.helper_pids import HelperRecorder
 from peerchaos.helper_pids import ray_processes as ray_processes  # observe.py imports it here
+from peerchaos.load import LoadProfile
 from peerchaos.probes import RoleProbe
 from peerchaos.runtime.local import ownership
 from peerchaos.runtime.local.state import HELPER_PIDS, RAY_TEMP_LINK
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
 
 _ray_temp_dir: str | None = None
 _recorder: HelperRecorder | None = None
@@ -129,20 +130,28 @@ def pod_addresses_of(locator: dict[str, Any]) -> Any:
 
 @ray.remote(num_cpus=0)
 class LoadWorkerActor:
-    """`concurrency` client processes on one kazoo session, each with one op in flight."""
+    """`concurrency` client processes of the system's client (`System.load_worker_class`)
+    on one session, each with one op in flight."""
 
     def __init__(
-        self, worker_id: str, hosts: str, history_path: str, profile: dict[str, Any], seed: int
+        self,
+        worker_id: str,
+        hosts: str,
+        history_path: str,
+        profile: dict[str, Any],
+        seed: int,
+        system: str = DEFAULT_SYSTEM,
     ) -> None:
+        worker_class = get_system(system).load_worker_class()
         load = LoadProfile(**profile)
         ids = (
             [worker_id]
             if load.concurrency == 1
             else [f"{worker_id}.{i}" for i in range(load.concurrency)]
         )
-        first = LoadWorker(ids[0], hosts, history_path, load, seed)
+        first = worker_class(ids[0], hosts, history_path, load, seed)
         self.workers = [first] + [
-            LoadWorker(pid, hosts, history_path, load, seed * 1000 + i, share=first)
+            worker_class(pid, hosts, history_path, load, seed * 1000 + i, share=first)
             for i, pid in enumerate(ids[1:], start=1)
         ]
         self.threads: list[threading.Thread] = []
@@ -201,10 +210,20 @@ class _ProbeHost:
 
 @ray.remote(num_cpus=0)
 class RoleProbeActor(_ProbeHost):
-    def __init__(self, locator: dict[str, Any], events_path: str, period_s: float) -> None:
+    def __init__(
+        self,
+        locator: dict[str, Any],
+        events_path: str,
+        period_s: float,
+        system: str = DEFAULT_SYSTEM,
+    ) -> None:
         super().__init__(events_path)
         self.probe = RoleProbe(
-            pod_addresses_of(locator), self.events, period_s=period_s, realtime=True
+            pod_addresses_of(locator),
+            self.events,
+            period_s=period_s,
+            realtime=True,
+            system=get_system(system),
         )
 
 

@@ -27,6 +27,7 @@ from peerchaos.manifests import render, to_yaml
 from peerchaos.runtime.local.ownership import DEFAULT_STATE_DIR
 from peerchaos.runtime.local.runtime import LocalRuntime
 from peerchaos.spec import load_spec
+from peerchaos.systems import get_system
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Piped into a file or CI log, tables get room for full DNS names instead of ellipses.
@@ -53,7 +54,7 @@ def _observer_option(key: str) -> Bounded:
 @click.group(cls=OneLineGroup)
 @click.version_option(package_name="peerchaos")
 def main() -> None:
-    """Chaos and failover experiments for ZooKeeper behind Kubernetes Services."""
+    """Chaos and failover experiments for stateful peers (ZooKeeper) behind Kubernetes Services."""
 
 
 @main.command()
@@ -132,11 +133,12 @@ def status_data(runtime: LocalRuntime) -> dict[str, Any]:
     names = [f"{headless}.{namespace}.svc.cluster.local"]
     names += [f"{p['name']}.{names[0]}" for p in raw["pods"]]
     names += [f"{svc}.{namespace}.svc.cluster.local" for svc in raw["cluster_ips"]]
+    fields = get_system(runtime.system()).role_fields
     for pod in raw["pods"]:
         peer = peer_roles[pod["name"]]
         pod["mode"] = "paused" if pod["paused"] else peer.mode
         pod["epoch"] = peer.epoch
-        pod["zxid"] = None if peer.zxid is None else hex(peer.zxid)
+        pod.update({name: peer.detail.get(name) for name in fields})
     raw["leader"] = ens.current_leader(peer_roles)
     raw["dns_answers"] = [
         {"name": a.name, "rcode": a.rcode, "addresses": list(a.addresses), "ttl": a.ttl}
@@ -269,7 +271,7 @@ def observe(
 ) -> None:
     """Run load and probes against the ensemble `up` started; faults come from elsewhere."""
     from peerchaos.actors import stop_ray
-    from peerchaos.client import LoadProfile
+    from peerchaos.load import LoadProfile
     from peerchaos.observe import ObserverConfig, Observers, collect, summarize
     from peerchaos.rundir import RunDir
 

@@ -1,5 +1,8 @@
 """The doctor: can this machine run the local runtime, and what to install if it cannot.
 
+The system's own needs (its server's binaries or jars) come from the system seam
+(`System.local_checks`); the runtime's (root, iproute2, iptables, dig) from here.
+
 Each check looks, never changes: it tests files, searches PATH and runs read-only commands
 (`java -version`, `ip netns list`, `iptables -L -n`) with short timeouts. A failing check
 carries the exact command that fixes it.
@@ -14,15 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-JAVA_DIR = Path("/usr/share/java")
-ZOOKEEPER_JARS = ("zookeeper.jar", "zookeeper-jute.jar")
-SLF4J_SIMPLE_JAR = "slf4j-simple.jar"
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
+
 # A cold JVM takes a second or two on a busy 2-core machine; the others answer at once.
 JAVA_TIMEOUT_S = 15.0
 COMMAND_TIMEOUT_S = 5.0
 
-INSTALL_ZOOKEEPER = "apt-get install -y zookeeper"  # depends on default-jre: java comes along
-INSTALL_SLF4J = "apt-get install -y libslf4j-java"
 INSTALL_IPROUTE2 = "apt-get install -y iproute2"
 INSTALL_IPTABLES = "apt-get install -y iptables"
 INSTALL_DNSUTILS = "apt-get install -y dnsutils"
@@ -43,7 +43,7 @@ class Check:
     required: bool = True
 
 
-def _run(argv: list[str], timeout: float) -> tuple[bool, str]:
+def run_read_only(argv: list[str], timeout: float) -> tuple[bool, str]:
     """Run a read-only command; (exit status 0, its first non-empty output line)."""
     try:
         done = subprocess.run(
@@ -59,24 +59,6 @@ def _run(argv: list[str], timeout: float) -> tuple[bool, str]:
     if done.returncode != 0:
         return False, f"exit {done.returncode}: {first}"
     return True, first
-
-
-def _java() -> Check:
-    java = shutil.which("java")
-    if java is None:
-        return Check("java", False, "java not found on PATH", INSTALL_ZOOKEEPER)
-    ok, line = _run([java, "-version"], JAVA_TIMEOUT_S)
-    if not ok:
-        return Check("java", False, f"{java} -version failed ({line})", INSTALL_ZOOKEEPER)
-    return Check("java", True, f"{line} ({java})")
-
-
-def _jars(name: str, jars: Iterable[str], java_dir: Path, fix: str, why: str = "") -> Check:
-    paths = [java_dir / jar for jar in jars]
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        return Check(name, False, f"missing {', '.join(missing)}{why}", fix)
-    return Check(name, True, ", ".join(str(path) for path in paths))
 
 
 def _root() -> Check:
@@ -97,7 +79,7 @@ def _tool(name: str, binary: str, probe: list[str] | None, fix: str, required: b
     if probe is None:
         return Check(name, True, path, None, required)
     argv = [path, *probe]
-    ok, line = _run(argv, COMMAND_TIMEOUT_S)
+    ok, line = run_read_only(argv, COMMAND_TIMEOUT_S)
     command = " ".join([binary, *probe])
     if not ok:
         # Present but refused (no CAP_NET_ADMIN in a container, a missing kernel module):
@@ -106,21 +88,14 @@ def _tool(name: str, binary: str, probe: list[str] | None, fix: str, required: b
     return Check(name, True, f"{path}; `{command}` works", None, required)
 
 
-def diagnose(java_dir: Path = JAVA_DIR) -> list[Check]:
-    """Every check, in the order a person would fix them."""
+def diagnose(java_dir: Path | None = None, system: str = DEFAULT_SYSTEM) -> list[Check]:
+    """Every check, in the order a person would fix them (`java_dir`: where the system's
+    files are looked for instead of their usual place)."""
     root = os.geteuid() == 0
     # Without root the local runtime uses 127.x addresses and offers no partitions, so
     # iproute2 and iptables matter (and can only be exercised) when running as root.
     return [
-        _java(),
-        _jars("zookeeper jars", ZOOKEEPER_JARS, java_dir, INSTALL_ZOOKEEPER),
-        _jars(
-            "slf4j-simple",
-            [SLF4J_SIMPLE_JAR],
-            java_dir,
-            INSTALL_SLF4J,
-            " (without it the ZooKeeper server logs nothing)",
-        ),
+        *get_system(system).local_checks(java_dir),
         _root(),
         _tool("iproute2", "ip", ["netns", "list"] if root else None, INSTALL_IPROUTE2, root),
         _tool("iptables", "iptables", ["-L", "-n"] if root else None, INSTALL_IPTABLES, root),

@@ -1,36 +1,38 @@
 """The ensemble seen from outside, through any runtime: roles, quorum, DNS, a canary write.
 
-These are the questions a person asks of a ZooKeeper ensemble after touching it — who
-leads, in which epoch, does a majority follow, what does DNS answer, does a write
-through the client Service go through — answered the same way on every runtime.
+These are the questions a person asks of an ensemble after touching it — who leads, in
+which epoch, does a majority follow, what does DNS answer, does a write through the
+client Service go through — answered the same way on every runtime, each asked the way
+the runtime's system says (`Runtime.system()`, `peerchaos.systems`).
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import time
-import uuid
 from dataclasses import dataclass
 
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.runtime.base import Runtime
-from peerchaos.zookeeper.fourletter import ServerRole, role
+from peerchaos.systems import get_system
+from peerchaos.systems.base import Role
 
 
-def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, ServerRole]:
-    """Each pod's `srvr` answer; pods without an address are `unreachable`."""
+def roles(runtime: Runtime, timeout_s: float = 0.5) -> dict[str, Role]:
+    """Each pod's role as its system answers; pods without an address are `unreachable`."""
+    system = get_system(runtime.system())
     return {
-        pod: role(*address, timeout_s) if address else ServerRole("unreachable")
+        pod: system.role(*address, timeout_s) if address else Role("unreachable")
         for pod, address in runtime.pod_addresses().items()
     }
 
 
-def current_leader(peer_roles: dict[str, ServerRole]) -> str | None:
+def current_leader(peer_roles: dict[str, Role]) -> str | None:
     """The one leader, if a majority (itself included) is serving with it, else None.
 
-    A follower's zxid keeps the old epoch until the first write of the new one, so the
-    epoch is read from the leader alone; two leaders at once (a partition) give None.
+    A follower may report the old epoch until the first write of the new one (ZooKeeper's
+    zxid), so the epoch is read from the leader alone; two leaders at once (a partition)
+    give None.
     """
     leaders = [name for name, r in peer_roles.items() if r.mode == "leader"]
     followers = [r for r in peer_roles.values() if r.mode == "follower"]
@@ -46,7 +48,7 @@ def current_leader(peer_roles: dict[str, ServerRole]) -> str | None:
 def wait_for_leader(runtime: Runtime, timeout_s: float, exclude: str | None = None) -> str:
     """Block until a leader with a following majority exists (not `exclude`)."""
     deadline = time.monotonic() + timeout_s
-    seen: dict[str, ServerRole] = {}
+    seen: dict[str, Role] = {}
     while time.monotonic() < deadline:
         seen = roles(runtime, timeout_s=0.3)
         leader = current_leader(seen)
@@ -95,30 +97,17 @@ def wait_until_ready(
 
 def canary_write(runtime: Runtime, timeout_s: float = 15.0) -> float:
     """Write a unique value through the client Service; returns the wall time it was acked."""
-    from kazoo.client import KazooClient
-    from kazoo.exceptions import KazooException
-
-    logging.getLogger("kazoo").setLevel(logging.CRITICAL)
+    system = get_system(runtime.system())
     host, port = runtime.client_service_address()
     deadline = time.monotonic() + timeout_s
     last_error = "no attempt"
     while time.monotonic() < deadline:
-        client = KazooClient(hosts=f"{host}:{port}", timeout=5, connection_retry=None)
         try:
-            client.start(timeout=max(0.5, min(5.0, deadline - time.monotonic())))
-            client.ensure_path("/peerchaos")
-            value = uuid.uuid4().hex.encode()
-            if client.exists("/peerchaos/canary"):
-                client.set("/peerchaos/canary", value)
-            else:
-                client.create("/peerchaos/canary", value)
+            system.canary_write(host, port, max(0.5, min(5.0, deadline - time.monotonic())))
             return time.time()
-        except (KazooException, Exception) as error:  # kazoo raises plain timeouts too
+        except Exception as error:  # clients raise their own errors and plain timeouts
             last_error = f"{type(error).__name__}: {error}"
             time.sleep(0.1)
-        finally:
-            client.stop()
-            client.close()
     raise PeerchaosError(
         f"client Service {host}:{port}: no acknowledged write within {timeout_s:g} s ({last_error})"
     )
@@ -143,9 +132,8 @@ def resolve(server: tuple[str, int], name: str, timeout_s: float = 1.0) -> DnsAn
 def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None) -> str:
     """A pod name for `leader`, `follower`, `successor`, `random` or a pod name (checked).
 
-    `successor` is the follower that would win the next election: ZooKeeper elects the
-    peer with the newest zxid, then the highest myid (ordinal + 1); followers in sync share
-    the zxid, so it is the follower with the highest ordinal."""
+    `successor` is the follower that would win the next election, as the system says
+    (`System.successor`; ZooKeeper: the follower with the highest ordinal)."""
     names = [pod.name for pod in runtime.pods()]
     if target in names:
         return target
@@ -164,7 +152,7 @@ def pick_target(runtime: Runtime, target: str, rng: random.Random | None = None)
             raise PeerchaosError(f"target {target}: no peer is following now")
         if target == "successor":
             ordinals = {pod.name: pod.ordinal for pod in runtime.pods()}
-            return max(followers, key=lambda name: ordinals.get(name, -1))
+            return get_system(runtime.system()).successor(followers, ordinals)
         return rng.choice(sorted(followers))
     raise UsageError(
         f"target {target!r}: expected leader, follower, successor, random or a pod name "

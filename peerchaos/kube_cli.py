@@ -1,5 +1,5 @@
 """`peerchaos kube …`: the ensemble in a cluster by hand — up, status, fault, down, and
-`attach` (what peerchaos sees in a ZooKeeper StatefulSet it did not deploy).
+`attach` (what peerchaos sees in a StatefulSet it did not deploy).
 
 The same spec files as the local runtime; the namespace is the spec's. `--dry` prints
 what would be done and changes nothing (it does not contact the cluster at all). Faults
@@ -28,6 +28,7 @@ from peerchaos.manifests import render
 from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.runtime.local.state import DEFAULT_STATE_DIR
 from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
 
 FAULTS = ("kill", "unready", "ready", "pause", "resume", "partition", "heal")
 
@@ -188,7 +189,7 @@ def down(
 
 
 @kube.command()
-@click.option("--statefulset", required=True, help="The ZooKeeper StatefulSet to attach to.")
+@click.option("--statefulset", required=True, help="The StatefulSet to attach to.")
 @click.option("--namespace", default="default", show_default=True)
 @click.option("--kubeconfig", envvar="KUBECONFIG", help="Default: $KUBECONFIG.")
 @click.option("--context", help="kubeconfig context (default: current).")
@@ -197,7 +198,7 @@ def down(
 def attach(
     statefulset: str, namespace: str, kubeconfig: str | None, context: str | None, as_json: bool
 ) -> None:
-    """What peerchaos sees in an existing ZooKeeper StatefulSet, and the faults it allows.
+    """What peerchaos sees in an existing StatefulSet, and the faults it allows.
 
     Reads only: the StatefulSet, its Services and PDB, and one running pod (an exec that
     lists the server's PID, its log's last lines, its `conf` answer when reachable)."""
@@ -228,6 +229,7 @@ def describe_seen(seen: dict[str, Any]) -> list[str]:
         return f"{shown} ({found['source']})"
 
     where = f"StatefulSet {seen['namespace']}/{seen['statefulset']}"
+    system = get_system(seen.get("system", DEFAULT_SYSTEM))
     probe = seen["readiness_probe"]
     command = " ".join(probe["command"] or []) or probe["handler"] or "none"
     client = ", ".join(
@@ -235,27 +237,18 @@ def describe_seen(seen: dict[str, Any]) -> list[str]:
     )
     pdb = seen["pdb"]
     budget = ", ".join(f"{k} {v}" for k, v in (pdb or {}).items() if k != "name")
-    words = settings["four_letter_words"]["value"]
     lines = [
         f"{where} ({seen['shape']}): {seen['replicas']} peers "
         f"({', '.join(seen['pods'])}), {seen['pod_management_policy']}",
-        f"  image {seen['image']} (ZooKeeper {seen['version'] or 'version not in the tag'}), "
-        f"container {seen['container']}",
+        f"  image {seen['image']} ({system.title} "
+        f"{seen['version'] or 'version not in the tag'}), container {seen['container']}",
         f"  headless Service {seen['headless_service']} (publishNotReadyAddresses "
         f"{str(seen['publish_not_ready_addresses']).lower()}); client Service {client or '-'}",
         f"  PodDisruptionBudget {pdb['name']} ({budget})" if pdb else "  PodDisruptionBudget -",
-        f"  client port {value('client_port')}",
-        f"  server port {value('server_port')}, election port {value('election_port')}",
-        f"  tickTime {value('tick_time_ms', ' ms')}",
-        f"  initLimit {value('init_limit')}, syncLimit {value('sync_limit')}",
+        *system.seen_lines(seen, value),
         f"  readiness probe `{command}` every {probe['period_s']:g} s, timeout "
         f"{probe['timeout_s']:g} s, failure threshold {probe['failure_threshold']} "
         f"(checks the unready marker: {'yes' if probe['checks_marker'] else 'no'})",
-        "  four-letter words "
-        + ("all" if words == "*" else ",".join(words))
-        + f" ({settings['four_letter_words']['source']})",
-        f"  JVM DNS cache: answers {value('jvm_dns_cache_s', ' s', '30 s')}, failed lookups "
-        f"{value('jvm_dns_negative_cache_s', ' s', '10 s')}",
         f"  peer logs {value('log_format')}",
         f"  shell {seen['shell']['evidence']}; shareProcessNamespace "
         f"{str(seen['share_process_namespace']).lower()}",

@@ -1,8 +1,10 @@
 """Render an ensemble spec into the Kubernetes objects every runtime applies.
 
-The templates live under `workloads/manifests/` (data, not code). The result is a list
-of plain dicts in apply order: StatefulSet, headless Service, client Service, PDB, and —
-in the selectorless form — the hand-written Endpoints of the client Service.
+The templates live under `workloads/manifests/` (data, not code); what runs in the pods
+comes from the spec's system (`System.container`, `System.peer_ports`: its container and
+the headless Service's ports). The result is a list of plain dicts in apply order:
+StatefulSet, headless Service, client Service, PDB, and — in the selectorless form — the
+hand-written Endpoints of the client Service.
 
 Every object carries the ownership labels (`app.kubernetes.io/managed-by: peerchaos`,
 `peerchaos.io/ensemble: <name>`) and the deploy's id (annotation `peerchaos.io/deploy-id`);
@@ -23,6 +25,7 @@ import jinja2
 import yaml
 
 from peerchaos.spec import EnsembleSpec
+from peerchaos.systems import get_system
 
 # Editable installs (the README's setup) find the repository's workloads/ here;
 # PEERCHAOS_WORKLOADS points elsewhere for other layouts.
@@ -81,8 +84,12 @@ def render(spec: EnsembleSpec, deploy_id: str | None = None) -> list[dict[str, A
     names = list(TEMPLATE_ORDER)
     if spec.selectorless.enabled:
         names.append("endpoints.yaml.j2")
+    system = get_system(spec.system)
     context = {
         "spec": spec,
+        "system": system.name,
+        "container": system.container(spec),
+        "peer_ports": system.peer_ports(spec),
         "endpoint_addresses": endpoint_addresses(spec),
         "deploy_id": deploy_id or new_deploy_id(),
     }

@@ -153,15 +153,18 @@ Record = Callable[[dict[str, Any]], None]
 
 def independent_wait_s(spec: Any) -> float:
     """How long after a pod's IP change a fault waits to be independent of it: the
-    longest of the peers' JVM DNS caches (answers, failed lookups) and the DNS TTL."""
-    from peerchaos.measure.effects import jvm_caches
+    longest of the peers' own DNS caches (answers, failed lookups; `System.dns_caches`)
+    and the DNS TTL."""
+    from peerchaos.systems import get_system
 
-    positive, negative = jvm_caches(spec.model_dump())
+    system = get_system(spec.system)
+    dumped = spec.model_dump()
+    positive, negative = system.dns_caches({**dumped, **system.settings(dumped)})
     longest = max(positive, negative, float(spec.dns_ttl_s))
     if longest == float("inf"):
         raise UsageError(
-            "settle independent: jvm_dns_cache_s is -1 (cache forever), so no trial can be "
-            "independent of a pod's old IP"
+            f"settle independent: {system.dns_cache_setting} is -1 (cache forever), so no "
+            "trial can be independent of a pod's old IP"
         )
     return longest + 0.5  # a margin over the caches' own rounding
 

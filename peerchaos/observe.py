@@ -22,13 +22,13 @@ from peerchaos.actors import (
     ray_processes,
     start_ray,
 )
-from peerchaos.client import LoadProfile
 from peerchaos.events import JsonlAppender, event, read_jsonl
 from peerchaos.external import external_faults
+from peerchaos.load import LoadProfile
 from peerchaos.measure import measure
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.base import Runtime
-from peerchaos.zookeeper.logs import parse_logs
+from peerchaos.systems import get_system, system_of
 
 
 @dataclass
@@ -88,13 +88,16 @@ class Observers:
         events, history = str(self.run.events), str(self.run.history)
         profile = {**asdict(self.config.load), "prefix": self.run.run_id}
         hosts = self._hosts(status)
+        system = self.runtime.system()
         self.load = [
-            LoadWorkerActor.remote(f"w{i}", hosts, history, profile, seed=i)
+            LoadWorkerActor.remote(f"w{i}", hosts, history, profile, seed=i, system=system)
             for i in range(self.config.load_workers)
         ]
         ray.get([worker.connect.remote() for worker in self.load])
         locator = self.runtime.locator()
-        self.probes = [RoleProbeActor.remote(locator, events, self.config.role_period_s)]
+        self.probes = [
+            RoleProbeActor.remote(locator, events, self.config.role_period_s, system=system)
+        ]
         server = self.runtime.dns_server()
         names = dns_names(status)
         self.probes += [
@@ -177,21 +180,22 @@ def collect(runtime: Runtime, run: RunDir, since: float) -> None:
         for record in external_faults(read_jsonl(run.events)):
             log.append(record)
     runtime.copy_logs(run.peers)
-    run.write_json(run.ground_truth, {"log_events": parse_logs(run.peers)})
+    truth = get_system(runtime.system()).parse_logs(run.peers)
+    run.write_json(run.ground_truth, {"log_events": truth})
 
 
 def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | None = None) -> dict:
     """Compute `summary.json` from the run dir's files alone."""
     events = read_jsonl(run.events)
     history = read_jsonl(run.history)
+    meta = run.read_json(run.meta, {}) or {}
     if any(run.peers.glob("*.log")):
         # The peers' own logs are the source; parsing them again keeps ground_truth.json
         # in step with the parser (a run recorded before it learnt a line still gains it).
-        truth = parse_logs(run.peers)
+        truth = system_of(meta.get("spec")).parse_logs(run.peers)
         run.write_json(run.ground_truth, {"log_events": truth})
     else:
         truth = (run.read_json(run.ground_truth, {}) or {}).get("log_events", [])
-    meta = run.read_json(run.meta, {}) or {}
     before = run.read_json(run.summary, {}) or {}
     result = measure(events, history, truth, meta)
     checks = run_checks(history)

@@ -1,4 +1,6 @@
-"""Periodic observers: the poller every probe runs on, and the role probe (`srvr`).
+"""Periodic observers: the poller every probe runs on, and the role probe.
+
+The role probe asks what the system seam says to ask (`System.role`: ZooKeeper's `srvr`).
 
 Both poll on an absolute schedule (start + n x period, never drifting) and record only
 *changes* as timeline events, each stamped with the wall-clock and monotonic time the
@@ -20,8 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from peerchaos.events import JsonlAppender
-from peerchaos.zookeeper.fourletter import ask as ask_4lw
-from peerchaos.zookeeper.fourletter import parse_srvr
+from peerchaos.systems import get_system
+from peerchaos.systems.base import System
 
 PodAddresses = Callable[[], dict[str, tuple[str, int] | None]]
 
@@ -136,7 +138,8 @@ class _Every(Poller):
 
 
 class RoleProbe:
-    """Asks each peer `srvr` every period; one event whenever a peer's (mode, epoch) changes.
+    """Asks each peer its role every period; one event whenever a peer's (mode, epoch)
+    changes, with the system's `role_fields` beside them.
 
     Pod addresses come from the runtime (a recreated pod has a new IP) and are refreshed
     every `refresh_s` on a thread of their own.
@@ -150,12 +153,14 @@ class RoleProbe:
         timeout_s: float = 0.2,
         refresh_s: float = 0.1,
         realtime: bool = False,
+        system: System | None = None,
     ) -> None:
         self.pods = pods
         self.events = events
         self.timeout_s = timeout_s
+        self.system = system or get_system()
         self.addresses: dict[str, tuple[str, int] | None] = pods()
-        self.last: dict[str, tuple[str, int | None, str | None]] = {}
+        self.last: dict[str, tuple[str, int | None]] = {}
         self.pollers = [
             _Every(
                 period_s,
@@ -200,18 +205,14 @@ class RoleProbe:
 
     def observe(self, pod: str, address: tuple[str, int] | None) -> None:
         t_sent = time.time()
-        if address is None:
-            state: tuple[str, int | None, str | None] = ("unreachable", None, None)
-        else:
-            try:
-                role = parse_srvr(ask_4lw(address[0], address[1], "srvr", self.timeout_s))
-                zxid = None if role.zxid is None else hex(role.zxid)
-                state = (role.mode, role.epoch, zxid)
-            except OSError:
-                state = ("unreachable", None, None)
+        mode, epoch, detail = "unreachable", None, {}
+        if address is not None:
+            with contextlib.suppress(OSError):  # a system's role() answers unreachable itself
+                role = self.system.role(address[0], address[1], self.timeout_s)
+                mode, epoch, detail = role.mode, role.epoch, role.detail
         previous = self.last.get(pod)
-        if previous is None or previous[:2] != state[:2]:
-            self.last[pod] = state
+        if previous is None or previous != (mode, epoch):
+            self.last[pod] = (mode, epoch)
             self.events.append(
                 {
                     "t": time.time(),
@@ -221,9 +222,9 @@ class RoleProbe:
                     "kind": "role",
                     "pod": pod,
                     "ip": address[0] if address else None,
-                    "mode": state[0],
-                    "epoch": state[1],
-                    "zxid": state[2],
+                    "mode": mode,
+                    "epoch": epoch,
+                    **{name: detail.get(name) for name in self.system.role_fields},
                 }
             )
 

@@ -98,8 +98,16 @@ def _seen(first: Any, message: str) -> str:
     return f" (got {shown})"
 
 
-def first_error_line(error: ValidationError, source: str) -> str:
+def first_error_line(
+    error: ValidationError,
+    source: str,
+    rename: typing.Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None,
+) -> str:
+    """The first problem as one line; `rename` maps its field path to the one the person
+    wrote (a field they wrote elsewhere, moved before validation)."""
     first = error.errors()[0]
+    if rename is not None:
+        first = {**first, "loc": rename(tuple(first["loc"]))}
     template = _PLAIN_MESSAGES.get(first["type"])
     if template is not None:
         ctx = {key: _plain(value) for key, value in first.get("ctx", {}).items()}

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from peerchaos import ensemble as ens
-from peerchaos.runtime.local.runtime import LocalRuntime, local_ensemble
+from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.runtime.local.scoped import local_ensemble
 from peerchaos.spec import EnsembleSpec, parse_spec
 
 REPO = Path(__file__).parents[1]

@@ -16,7 +16,7 @@ from peerchaos.runtime.local.objects import Probe, ensemble_from_objects
 from peerchaos.runtime.local.partition import blocked_sources, ruleset, validate_groups
 from peerchaos.runtime.local.prober import ReadinessTracker
 from peerchaos.spec import parse_spec
-from peerchaos.zookeeper.fourletter import parse_srvr
+from peerchaos.systems.zookeeper.fourletter import parse_srvr
 
 PROBE = Probe("ruok", 10, 1, success_threshold=2, failure_threshold=3, initial_delay_s=0)
 

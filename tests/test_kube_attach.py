@@ -21,10 +21,10 @@ from peerchaos import nemesis
 from peerchaos.errors import UnsupportedFault, UsageError
 from peerchaos.manifests import render
 from peerchaos.runtime import open_runtime
-from peerchaos.runtime.kubernetes.attach import FIND_SERVER
 from peerchaos.runtime.kubernetes.attached import AttachedRuntime
 from peerchaos.runtime.kubernetes.changes import apply_owned, delete_all_owned
-from peerchaos.runtime.kubernetes.podexec import MARKER
+from peerchaos.runtime.kubernetes.podexec import MARKER, find_server
+from peerchaos.systems import get_system
 
 from conftest import wait_until
 from fake_apiserver import FakeApiServer
@@ -39,6 +39,8 @@ from kube_world import (
 )
 
 NS = "shop"
+# The exec that lists the ZooKeeper server's PIDs (its process pattern is the system's).
+FIND_SERVER = find_server(get_system("zookeeper").server_process_pattern)
 THEIR_KINDS = ("statefulsets", "services", "poddisruptionbudgets", "persistentvolumeclaims")
 
 
@@ -160,7 +162,7 @@ def test_each_deployment_is_seen_with_where_each_value_came_from(
         seen.client_service,
         2888,
     )
-    assert spec.tick_time_ms == expected["settings"]["tick_time_ms"][0]
+    assert spec.zookeeper.tick_time_ms == expected["settings"]["tick_time_ms"][0]
     # Reading changed nothing: the only request that is not a read is the exec that lists
     # the server's PID in the first pod.
     assert fake.cluster.dump() == before

@@ -267,5 +267,5 @@ def test_a_running_servers_conf_answer_wins_over_the_manifest(
     assert seen.settings["tick_time_ms"] == {"value": 3000, "source": "conf (tickTime) of pod zk-0"}
     assert seen.settings["init_limit"] == {"value": 20, "source": "conf (initLimit) of pod zk-0"}
     assert seen.settings["election_port"]["source"] == "conf (electionPort) of pod zk-0"
-    assert (runtime.spec.tick_time_ms, runtime.spec.init_limit) == (3000, 20)
+    assert (runtime.spec.zookeeper.tick_time_ms, runtime.spec.zookeeper.init_limit) == (3000, 20)
     assert not any(note.startswith("conf:") for note in seen.notes)

@@ -301,7 +301,7 @@ def test_cronjob_runs_the_experiment_then_the_trend(monkeypatch: pytest.MonkeyPa
     assert {key: loaded[key] for key in variables} == variables
     config = read_config(loaded)
     assert config.runtime == "kubernetes" and config.delete_pvcs is True
-    assert config.spec.namespace == NAMESPACE and config.spec.jvm_dns_cache_s == 1
+    assert config.spec.namespace == NAMESPACE and config.spec.zookeeper.jvm_dns_cache_s == 1
     # `peerchaos trend` takes the experiment's results dir as its one argument.
     trend_args = script.split("peerchaos trend ", 1)[1].split(" ||")[0].split()
     context = trend.make_context("trend", trend_args)

@@ -10,7 +10,7 @@ import pytest
 from peerchaos import ensemble as ens
 from peerchaos.errors import UsageError
 from peerchaos.runtime.local.runtime import LocalRuntime
-from peerchaos.zookeeper.fourletter import ask
+from peerchaos.systems.zookeeper.fourletter import ask
 
 from conftest import needs_root, needs_zookeeper, wait_until
 

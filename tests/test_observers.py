@@ -14,15 +14,16 @@ from pathlib import Path
 import pytest
 
 from peerchaos import ensemble as ens
-from peerchaos.client import LoadProfile, LoadWorker
 from peerchaos.dnsprobe import DnsProbe
 from peerchaos.events import JsonlAppender, read_jsonl
 from peerchaos.history import read_jsonl as read_history
+from peerchaos.load import LoadProfile
 from peerchaos.observe import ObserverConfig, Observers, collect, summarize
 from peerchaos.probes import Poller, RoleProbe
 from peerchaos.rundir import RunDir
 from peerchaos.runtime.local.dns import ClusterDNSServer, DnsRecords
 from peerchaos.runtime.local.runtime import LocalRuntime
+from peerchaos.systems.zookeeper.client import ZooKeeperWorker as LoadWorker
 
 from conftest import REPO, needs_zookeeper, wait_until
 

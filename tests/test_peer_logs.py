@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 
 from peerchaos.measure.groundtruth import log_lanes
-from peerchaos.zookeeper.logs import log_state, parse_log, split_line
+from peerchaos.systems.zookeeper.logs import log_state, parse_log, split_line
 
 DEBIAN = """\
 # peerchaos: starting at 2026-12-01T09:18:22Z in pcdce8ef-zk-0

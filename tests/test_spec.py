@@ -22,6 +22,7 @@ from peerchaos.spec import (
     load_spec,
     parse_spec,
 )
+from peerchaos.systems.zookeeper.settings import ZooKeeperSettings
 
 # (spec data, the line after "s.yaml: "), one or more per field of every model.
 BAD_SPECS = [
@@ -39,6 +40,13 @@ BAD_SPECS = [
         {"namespace": "-ns"},
         "namespace: must be a lowercase RFC 1123 label such as 'zk' (got '-ns')",
     ),
+    # The system seam: a known system not available yet, an unknown one, not a name.
+    (
+        {"system": "etcd"},
+        "system: not yet available in this peerchaos (available: zookeeper) (got 'etcd')",
+    ),
+    ({"system": "mysql"}, "system: must be one of zookeeper (got 'mysql')"),
+    ({"system": 3}, "system: must be a string (got 3)"),
     ({"replicas": 12}, "replicas: must be at most 9 (got 12)"),
     ({"replicas": 0}, "replicas: must be at least 1 (got 0)"),
     ({"replicas": "three"}, "replicas: must be an integer (got 'three')"),
@@ -88,6 +96,29 @@ BAD_SPECS = [
     ),
     ({"heap_mb": 16}, "heap_mb: must be at least 32 (got 16)"),
     ({"heap_mb": 9000}, "heap_mb: must be at most 8192 (got 9000)"),
+    # ZooKeeper's settings in their group (the same settings at the top level: above).
+    ({"zookeeper": "fast"}, "zookeeper: must be a mapping of fields (got 'fast')"),
+    ({"zookeeper": {"tick_time_ms": 5}}, "zookeeper.tick_time_ms: must be at least 10 (got 5)"),
+    ({"zookeeper": {"init_limit": 0}}, "zookeeper.init_limit: must be at least 1 (got 0)"),
+    (
+        {"zookeeper": {"sync_limit": "5"}},
+        "zookeeper.sync_limit: must be an integer (got '5')",
+    ),
+    (
+        {"zookeeper": {"jvm_dns_cache_s": 3601}},
+        "zookeeper.jvm_dns_cache_s: must be at most 3600 (got 3601)",
+    ),
+    (
+        {"zookeeper": {"jvm_dns_negative_cache_s": -2}},
+        "zookeeper.jvm_dns_negative_cache_s: must be at least -1 (got -2)",
+    ),
+    ({"zookeeper": {"heap_mb": 16}}, "zookeeper.heap_mb: must be at least 32 (got 16)"),
+    ({"zookeeper": {"tick": 5}}, "zookeeper.tick: unknown field"),
+    (
+        {"tick_time_ms": 500, "zookeeper": {"tick_time_ms": 600}},
+        "(top level): tick_time_ms is given twice, at the top level (500) and as "
+        "zookeeper.tick_time_ms (600); write it once",
+    ),
     ({"headless_service": []}, "headless_service: must be a mapping of fields (got list)"),
     ({"client_service": 2181}, "client_service: must be a mapping of fields (got 2181)"),
     ({"selectorless": True}, "selectorless: must be a mapping of fields (got True)"),
@@ -259,13 +290,22 @@ BAD_SPECS = [
     ({"local": {"cidr": "10.0.0.0/24"}}, "local.cidr: unknown field"),
 ]
 
-MODELS = (EnsembleSpec, ReadinessProbe, HeadlessService, ClientService, Selectorless, LocalNetwork)
+MODELS = (
+    EnsembleSpec,
+    ReadinessProbe,
+    HeadlessService,
+    ClientService,
+    Selectorless,
+    LocalNetwork,
+    ZooKeeperSettings,
+)
 NESTED = {
     ReadinessProbe: "readiness_probe",
     HeadlessService: "headless_service",
     ClientService: "client_service",
     Selectorless: "selectorless",
     LocalNetwork: "local",
+    ZooKeeperSettings: "zookeeper",
 }
 
 
@@ -367,8 +407,9 @@ def test_empty_spec_is_the_tutorial_ensemble(tmp_path: Path, text: str) -> None:
     probe = spec.readiness_probe
     assert (probe.kind, probe.period_s, probe.timeout_s) == ("ruok", 10.0, 1.0)
     assert (probe.success_threshold, probe.failure_threshold, probe.initial_delay_s) == (1, 3, 0.0)
-    assert (spec.tick_time_ms, spec.init_limit, spec.sync_limit) == (2000, 10, 5)
-    assert (spec.dns_ttl_s, spec.jvm_dns_cache_s, spec.heap_mb) == (5, None, 256)
+    zk = spec.zookeeper  # ZooKeeper's settings, in their group
+    assert (zk.tick_time_ms, zk.init_limit, zk.sync_limit) == (2000, 10, 5)
+    assert (spec.dns_ttl_s, zk.jvm_dns_cache_s, zk.heap_mb) == (5, None, 256)
     assert spec.selectorless == Selectorless(enabled=False, addresses=None)
     assert spec.local.mode == "auto"
     assert spec.pod_names() == ["zk-0", "zk-1", "zk-2"]
@@ -467,7 +508,9 @@ def valid_specs(draw: st.DrawFn) -> dict:
 def test_any_valid_spec_parses_and_renders(data: dict) -> None:
     spec = parse_spec(data, "generated")
     dumped = spec.model_dump()
-    assert {key: dumped[key] for key in data} == data
+    # The ZooKeeper settings the data writes at the top level are dumped in their group.
+    flat = {**dumped, **dumped["zookeeper"]}
+    assert {key: flat[key] for key in data} == data
     assert parse_spec(dumped) == spec
     objects = render(spec)
     statefulset = find(objects, "StatefulSet", spec.name)

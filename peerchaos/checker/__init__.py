@@ -4,7 +4,7 @@
 - `linearizable.check_writes`: the writes (and cas) of each key form a linearizable register;
 - `sequential.check`: each client's reads never go back in time and see its own writes;
 - `linearizable.check_full`: linearizability including reads — opt-in, stricter than
-  what ZooKeeper promises.
+  what some systems promise (ZooKeeper's followers may serve stale reads).
 
 `check_all` runs them and composes the verdicts (false beats "unknown" beats true).
 """
@@ -29,9 +29,9 @@ __all__ = [
 ]
 
 FULL_LINEARIZABILITY_NOTE = (
-    "ZooKeeper does not promise linearizable reads: a follower may serve a stale read "
-    "(clients call sync() first to avoid it), so a violation here is a finding about the "
-    "system under test, not an error of the framework."
+    "Not every system promises linearizable reads (a ZooKeeper follower may serve a stale "
+    "read unless the client calls sync() first), so a violation here is a finding about "
+    "the system under test, not an error of the framework."
 )
 
 

@@ -14,11 +14,14 @@ from chaoslib.discovery.discover import (
 )
 
 from peerchaos import __version__
+from peerchaos.systems import available
 
 
 def discover(discover_system: bool = True) -> dict[str, Any]:
     """Every peerchaos activity, for `chaos discover`."""
-    result = initialize_discovery_result("peerchaos", __version__, "zookeeper")
+    # The discovery's target: the systems peerchaos can break.
+    target = ", ".join(available())
+    result = initialize_discovery_result("peerchaos", __version__, target)
     result["activities"].extend(discover_actions("peerchaos.ctk.actions"))
     result["activities"].extend(discover_probes("peerchaos.ctk.probes"))
     return result

@@ -39,7 +39,7 @@ from typing import Any
 
 from peerchaos import bounded
 from peerchaos.errors import SpecError
-from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec, parse_spec
+from peerchaos.spec import DNS_LABEL, EnsembleSpec, load_spec, parse_spec, spec_with_overrides
 
 KNOWN_KEYS = {
     "name",
@@ -284,7 +284,7 @@ def _spec(configuration: dict[str, Any], attach: str | None) -> EnsembleSpec:
         if configuration.get(key) not in (None, "", "default"):
             overrides[key] = number(configuration[key], int, -1, 3600, f"configuration.{key}")
     if overrides:
-        spec = parse_spec({**spec.model_dump(), **overrides}, "configuration.spec_overrides")
+        spec = spec_with_overrides(spec, overrides, "configuration.spec_overrides")
     return spec
 
 

@@ -188,7 +188,7 @@ def after_hypothesis_control(
 def before_method_control(
     context: Experiment, configuration: Configuration = None, secrets: Secrets = None, **kwargs: Any
 ) -> None:
-    from peerchaos.client import LoadProfile
+    from peerchaos.load import LoadProfile
     from peerchaos.observe import ObserverConfig, Observers
 
     session = sessions.current()

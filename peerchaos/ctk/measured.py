@@ -226,7 +226,7 @@ def leader_changes(configuration: Configuration = None, secrets: Secrets = None)
 def dual_leader_time(
     stat: str = "max", configuration: Configuration = None, secrets: Secrets = None
 ) -> float | str:
-    """Seconds during which two peers answered `srvr` as leader at once."""
+    """Seconds during which two peers answered the role probe as leader at once."""
     try:
         trials = _observed(_summary(configuration))
     except _NoFaultYet:

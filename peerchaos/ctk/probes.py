@@ -84,12 +84,13 @@ def connections_to_unready_peers(
 ) -> int:
     """Open fresh connections through the client Service; count those an unready peer took.
 
-    Each connection asks ZooKeeper's `conf`, whose `serverId` names the peer that
-    answered. The largest count seen in this run is returned, so a hypothesis after
-    the method still sees what happened while a peer was unready.
+    Each connection asks which peer answered, as the system can tell
+    (`System.answering_ordinal`; ZooKeeper: `conf`'s serverId). The largest count seen in
+    this run is returned, so a hypothesis after the method still sees what happened while
+    a peer was unready.
     """
     from peerchaos.ctk.validate import check_argument
-    from peerchaos.zookeeper.fourletter import ask
+    from peerchaos.systems import get_system
 
     try:
         connections = check_argument("connections", connections, "connections_to_unready_peers")
@@ -99,17 +100,13 @@ def connections_to_unready_peers(
     try:
         pods = session.runtime.pods()
         vip = session.runtime.client_service_address()
+        system = get_system(session.runtime.system())
     except PeerchaosError as error:
         raise ActivityFailed(str(error)) from None
-    unready = {pod.ordinal + 1 for pod in pods if pod.phase == "Running" and not pod.ready}
+    unready = {pod.ordinal for pod in pods if pod.phase == "Running" and not pod.ready}
     hits = 0
     for _ in range(connections):
-        try:
-            reply = ask(vip[0], vip[1], "conf", timeout_s=2)
-        except OSError:
-            continue
-        ids = [line.split("=", 1)[1] for line in reply.splitlines() if line.startswith("serverId=")]
-        if ids and int(ids[0]) in unready:
+        if system.answering_ordinal(vip[0], vip[1], 2.0) in unready:
             hits += 1
     seen = max(hits, session.notes.get("connections_to_unready", 0))
     session.notes["connections_to_unready"] = seen

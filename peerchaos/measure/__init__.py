@@ -20,7 +20,7 @@ from peerchaos.measure.effects import after_effects, ip_changes
 from peerchaos.measure.groundtruth import log_lanes, trial_truth
 from peerchaos.measure.stats import Value, distribution, figure, from_trial
 from peerchaos.measure.windows import observation_end, trials
-from peerchaos.zookeeper.causes import trial_causes
+from peerchaos.systems import system_of
 
 __all__ = ["Value", "distribution", "measure", "trials"]
 
@@ -49,7 +49,11 @@ class Run:
         self.history = sorted(history, key=lambda o: o.get("mono", o["time"]))
         self.truth = sorted(truth, key=lambda e: e["t"])
         self.meta = meta
-        self.spec = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
+        spec = meta.get("spec") if isinstance(meta.get("spec"), dict) else {}
+        # The system that made the run reads its logs and names its causes; its settings
+        # sit beside the spec's own fields for them (`System.settings`).
+        self.system = system_of(spec)
+        self.spec = {**spec, **self.system.settings(spec)}
         self.roles = [e for e in self.events if e["kind"] == "role"]
         self.runtime = [e for e in self.events if e.get("source") == "runtime"]
         self.pods = {e["pod"] for e in self.roles}
@@ -61,7 +65,7 @@ class Run:
         self.end = observation_end(self.events)
         self.gaps = health.probe_gaps(self.events, self.end)
         self.ip_changes = ip_changes(self.events)
-        self.lanes = log_lanes(self.truth, self.events)
+        self.lanes = log_lanes(self.truth, self.events, self.system)
         start = next((e for e in self.events if e["kind"] == "observe_start"), None)
         self.observe_start = start["t"] if start else None
         config = (start or {}).get("config") or {}
@@ -171,7 +175,7 @@ def measure_trial(run: Run, window: dict[str, Any]) -> dict[str, Any]:
     trial["dual_leader_s"] = roles.dual_leader_time(roles_in, t_fault, until)
     _dns(run, trial, t_fault, until)
     elected = chosen["anyone"] if chosen["re_elected"] else chosen["won"]
-    trial["causes"] = trial_causes(
+    trial["causes"] = run.system.trial_causes(
         run.truth,
         run.dns_truth,
         t_fault,
@@ -183,7 +187,9 @@ def measure_trial(run: Run, window: dict[str, Any]) -> dict[str, Any]:
         chosen["re_elected"],
         run.runtime,
     )
-    trial["after_effects"] = after_effects(run.roles, run.ip_changes, run.gaps, run.spec, t_fault)
+    trial["after_effects"] = after_effects(
+        run.roles, run.ip_changes, run.gaps, run.spec, t_fault, run.system
+    )
     spans = {
         key: (trial[key] if isinstance(trial.get(key), int | float) else until - t_fault)
         for key in health.ROLE_FIGURES + health.DNS_FIGURES[:1]
@@ -208,7 +214,7 @@ def _dns(run: Run, trial: dict[str, Any], t_fault: float, until: float) -> None:
 def _truth(
     run: Run, trial: dict[str, Any], t_fault: float, until: float, victims: list[str], kind: str
 ) -> dict[str, Any]:
-    truth = trial_truth(run.truth, run.lanes, run.pods, t_fault, until, victims, kind)
+    truth = trial_truth(run.truth, run.lanes, run.pods, t_fault, until, victims, kind, run.system)
     endpoint_changes = [
         {"t": e["t"], "service": e["service"], "ready": e["ready"], "not_ready": e["not_ready"]}
         for e in run.runtime

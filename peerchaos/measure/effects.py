@@ -2,8 +2,10 @@
 
 Trials are independent only when chosen (`settle: independent`). Each trial records its
 starting conditions: peers that were not serving, how long ago a pod last came back with
-a new IP compared with the caches that may still hold its old one (the peers' JVM DNS
-cache, positive and negative, and the cluster DNS TTL), and an open probe gap.
+a new IP compared with the caches that may still hold its old one (the peers' own DNS
+cache, answers and failed lookups, as the system says — `System.dns_caches`, ZooKeeper:
+the JVM's — and the cluster DNS TTL), and an open probe gap. The summary keeps the keys
+`jvm_dns_cache_s`, `jvm_dns_negative_cache_s` and `within_jvm_dns_cache` for any system.
 """
 
 from __future__ import annotations
@@ -12,28 +14,8 @@ import math
 from typing import Any
 
 from peerchaos.measure.roles import SERVING, replay
-
-JVM_POSITIVE_DEFAULT_S = 30  # without a security manager, OpenJDK caches answers 30 s
-JVM_NEGATIVE_DEFAULT_S = 10  # java.security's networkaddress.cache.negative.ttl
-
-
-def cache_seconds(value: Any, default: int) -> float:
-    """A JVM DNS cache setting in seconds: None is the JVM default, -1 is forever."""
-    if value is None:
-        return float(default)
-    return math.inf if int(value) < 0 else float(value)
-
-
-def jvm_caches(spec: dict[str, Any]) -> tuple[float, float]:
-    """(answers, failed lookups) the peers' JVMs cache DNS for, as the spec sets them:
-    `jvm_dns_cache_s` sets both unless `jvm_dns_negative_cache_s` is given."""
-    positive = spec.get("jvm_dns_cache_s")
-    negative = spec.get("jvm_dns_negative_cache_s")
-    negative = positive if negative is None else negative
-    return (
-        cache_seconds(positive, JVM_POSITIVE_DEFAULT_S),
-        cache_seconds(negative, JVM_NEGATIVE_DEFAULT_S),
-    )
+from peerchaos.systems import get_system
+from peerchaos.systems.base import System
 
 
 def ip_changes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -59,13 +41,15 @@ def after_effects(
     gaps: list[dict[str, Any]],
     spec: dict[str, Any],
     t_fault: float,
+    system: System | None = None,
 ) -> dict[str, Any]:
     # Just before the fault: a victim the probe saw go as the signal landed is not an
     # after-effect of an earlier trial.
     latest = next(iter(replay(roles, t_fault - 0.05, t_fault - 0.05)))[1]
     not_serving = sorted(pod for pod, e in latest.items() if e["mode"] not in SERVING)
     before = [c for c in changes if c["t"] <= t_fault]
-    positive, negative = jvm_caches(spec)
+    system = system or get_system()
+    positive, negative = system.dns_caches(spec)
     ttl = float(spec.get("dns_ttl_s", 5) or 0)
     since = t_fault - before[-1]["t"] if before else None
     within_jvm = since is not None and since < max(positive, negative)
@@ -77,7 +61,7 @@ def after_effects(
     if within_jvm:
         notes.append(
             f"{before[-1]['pod']} came back with a new IP {since:.1f} s before the fault, "
-            f"within the peers' JVM DNS cache ({_cache_text(positive, negative)})"
+            f"within {system.dns_cache_phrase} ({_cache_text(positive, negative)})"
         )
     elif within_ttl:
         notes.append(

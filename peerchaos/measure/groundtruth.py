@@ -1,7 +1,9 @@
 """Ground truth of a trial from the peers' own logs and the runtime's own records.
 
-Each peer's log lane follows its real states: `leader` / `follower` only in the
-broadcast phase, `syncing` while it discovers or synchronises with a leader, `looking`,
+The system reads its logs (`System.parse_logs`) and names each logged state as a lane
+state (`System.log_state`). Each peer's log lane follows its real states: `leader` /
+`follower` only while it serves (ZooKeeper: the broadcast phase), `syncing` while it
+discovers or synchronises with a leader, `candidate` / `looking`,
 `down` from the moment the runtime saw its process exit (a SIGKILL ends whatever state
 the log last named) and `starting` from the process start the runtime recorded until
 the new process names a state. From the lanes: when the new leader started serving,
@@ -13,19 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from peerchaos.zookeeper.logs import log_state, serving_as_leader
+from peerchaos.systems import get_system
+from peerchaos.systems.base import System
 
 LOG_SERVING = ("leader", "follower")
 
 
 def log_lanes(
-    truth: list[dict[str, Any]], events: list[dict[str, Any]]
+    truth: list[dict[str, Any]], events: list[dict[str, Any]], system: System | None = None
 ) -> dict[str, list[tuple[float, str]]]:
     """Per pod, its (t, state) changes from the log, with the runtime's exits and starts."""
+    system = system or get_system()
     changes: dict[str, list[tuple[float, int, str]]] = {}
     for e in truth:
         if e.get("kind") == "peer_state" and e.get("pod"):
-            changes.setdefault(e["pod"], []).append((e["t"], 1, log_state(e)))
+            changes.setdefault(e["pod"], []).append((e["t"], 1, system.log_state(e)))
     for e in events:
         if e.get("source") != "runtime" or not e.get("pod"):
             continue
@@ -107,11 +111,11 @@ def trial_truth(
     until: float,
     victims: list[str],
     fault: str,
+    system: System | None = None,
 ) -> dict[str, Any]:
     """The trial's ground truth: leader serving, full redundancy, outages, votes."""
-    leaders = [
-        e for e in serving_as_leader(truth) if t_fault < e["t"] <= until and e["pod"] not in victims
-    ]
+    serving = (system or get_system()).leader_serving(truth)
+    leaders = [e for e in serving if t_fault < e["t"] <= until and e["pod"] not in victims]
     votes = [
         {"pod": e["pod"], "role": e.get("role"), "ms": e["took_ms"], "at_s": e["t"] - t_fault}
         for e in truth
@@ -123,6 +127,6 @@ def trial_truth(
         "leader": leaders[0]["pod"] if leaders else None,
         "full_redundancy_s": logged["full_redundancy_s"],
         "peer_outage_s": logged["peer_outage_s"],
-        # Each peer's own vote (`LEADER ELECTION TOOK`): not the election's duration.
+        # Each peer's own vote (`election_took`): not the election's duration.
         "votes": votes,
     }

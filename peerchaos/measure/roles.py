@@ -20,8 +20,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from peerchaos.measure.stats import Value
+from peerchaos.systems.base import SERVING_MODES
 
-SERVING = frozenset({"leader", "follower", "standalone", "observer"})
+SERVING = SERVING_MODES  # the role probe's modes that serve, for every system
 LEAVES_AT_FAULT = ("kill", "pause")  # the victim stops serving the moment the fault lands
 
 

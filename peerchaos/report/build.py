@@ -117,7 +117,9 @@ def _jobs(
     jobs: list[tuple[str, str, str, Callable[[], Figure]]] = []
     timeline = _guarded(
         "the timeline",
-        lambda: build_timeline(evidence.events, evidence.truth, trials, evidence.replicas),
+        lambda: build_timeline(
+            evidence.events, evidence.truth, trials, evidence.replicas, evidence.system
+        ),
         None,
         notes,
     )
@@ -230,7 +232,10 @@ def context(
         "trials": _guarded("the trials table", lambda: trialrows.trial_rows(trials, t0), [], notes),
         "trial_legend": trialrows.LEGEND,
         "trial_notes": _guarded(
-            "the trial notes", lambda: trialnotes.trial_notes(trials), [], notes
+            "the trial notes",
+            lambda: trialnotes.trial_notes(trials, evidence.system),
+            [],
+            notes,
         ),
         "dns": _guarded("the DNS table", lambda: dnsrows.dns_rows(evidence.trials), [], notes),
         "ops": clientops.counts(ops),

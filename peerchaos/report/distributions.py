@@ -7,7 +7,8 @@ as lower bounds, and its p50 and p95 from `peerchaos.measure.stats` (nearest ran
 same figures `summary.json` holds; a censored statistic stays a bound). Ground-truth
 strips follow the figure they judge: the peers' own logs (the new leader serving, every
 peer serving again) and the moment each name's truth changed (the runtime's endpoints).
-A peer's `LEADER ELECTION TOOK` is its own vote, not an election, and has no strip.
+A peer's logged vote (ZooKeeper's per-peer election line) is its own, not an election,
+and has no strip.
 """
 
 from __future__ import annotations

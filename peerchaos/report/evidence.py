@@ -9,7 +9,6 @@ missing is written to `notes` for the page to say out loud instead of failing.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,8 @@ from typing import Any
 from peerchaos.errors import PeerchaosError
 from peerchaos.events import read_jsonl
 from peerchaos.rundir import RunDir
-
-ZK_VERSION = re.compile(r"zookeeper\.version=([0-9][0-9A-Za-z.]*)")
-# The version is logged in the first lines of every start; no need to read a whole log.
-LOG_HEAD_BYTES = 64 * 1024
+from peerchaos.systems import system_of
+from peerchaos.systems.base import System
 
 
 @dataclass
@@ -34,8 +31,13 @@ class Evidence:
     summary: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     journal: dict[str, Any] | None = None
-    zookeeper_version: str | None = None
+    system_version: str | None = None  # the server version the peers' logs name
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def system(self) -> System:
+        """The system the run's spec names (older runs: the default, ZooKeeper)."""
+        return system_of(self.meta.get("spec"))
 
     @property
     def trials(self) -> list[dict[str, Any]]:
@@ -135,18 +137,6 @@ def _history(path: Path, notes: list[str]) -> list[dict[str, Any]]:
     return sorted(ops, key=lambda op: op.get("mono") or op["time"])
 
 
-def zookeeper_version(peers: Path) -> str | None:
-    for log in sorted(peers.glob("*.log")) if peers.is_dir() else []:
-        try:
-            with log.open("rb") as handle:
-                head = handle.read(LOG_HEAD_BYTES).decode(errors="replace")
-        except OSError:
-            continue
-        if match := ZK_VERSION.search(head):
-            return match.group(1).rstrip(".-")
-    return None
-
-
 def load(run: RunDir) -> Evidence:
     """Read the run directory; never raises on missing or broken files."""
     notes: list[str] = []
@@ -169,7 +159,7 @@ def load(run: RunDir) -> Evidence:
         summary=summary,
         meta=meta,
         journal=journal,
-        zookeeper_version=zookeeper_version(run.peers),
+        system_version=system_of(meta.get("spec")).version_from_logs(run.peers),
         notes=notes,
     )
     if not evidence.events:

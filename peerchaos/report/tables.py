@@ -39,12 +39,14 @@ def environment(evidence: Evidence) -> list[tuple[str, str]]:
     probe = spec.get("readiness_probe")
     probe = probe if isinstance(probe, dict) else {}
     journal = evidence.journal or {}
+    system = evidence.system
+    words = system.environment(system.settings(spec))
     rows = [
         ("experiment", evidence.experiment),
         ("run", evidence.run.run_id),
         ("status", evidence.status),
         ("runtime", str(evidence.summary.get("runtime") or evidence.meta.get("runtime") or DASH)),
-        ("ZooKeeper", evidence.zookeeper_version or "unknown (no peer logs)"),
+        (system.title, evidence.system_version or "unknown (no peer logs)"),
     ]
     if spec:
         rows += [
@@ -53,11 +55,7 @@ def environment(evidence: Evidence) -> list[tuple[str, str]]:
                 f"{spec.get('name')}: {spec.get('replicas')} peers, "
                 f"podManagementPolicy {spec.get('pod_management_policy')}",
             ),
-            (
-                "timing",
-                f"tickTime {spec.get('tick_time_ms')} ms, initLimit "
-                f"{spec.get('init_limit')}, syncLimit {spec.get('sync_limit')}",
-            ),
+            ("timing", words["timing"]),
             (
                 "readiness probe",
                 f"{probe.get('kind')} every {probe.get('period_s')} s, timeout "
@@ -66,10 +64,7 @@ def environment(evidence: Evidence) -> list[tuple[str, str]]:
             ),
             (
                 "DNS",
-                f"TTL {spec.get('dns_ttl_s')} s, JVM cache "
-                f"{_or(spec.get('jvm_dns_cache_s'), ' s', 'the JVM default (30 s)')}, "
-                f"JVM negative cache "
-                f"{_or(spec.get('jvm_dns_negative_cache_s'), ' s', 'the JVM default (10 s)')}, "
+                f"TTL {spec.get('dns_ttl_s')} s, {words['dns_cache']}, "
                 f"publishNotReadyAddresses {spec.get('publish_not_ready_addresses')}",
             ),
         ]
@@ -110,10 +105,6 @@ def _probes(summary: dict[str, Any]) -> list[tuple[str, str]]:
         recorded = "heartbeats recorded" if health.get("recorded") else "no heartbeats recorded"
         rows.append(("probe health", f"{recorded}, {health.get('gaps', DASH)} probe gap(s)"))
     return rows
-
-
-def _or(value: Any, unit: str, default: str) -> str:
-    return default if value is None else f"{value}{unit}"
 
 
 def spec_json(evidence: Evidence) -> str:

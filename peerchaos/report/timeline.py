@@ -32,6 +32,7 @@ from peerchaos.report.spans import (
     trial_windows,
     zero_tolerance_spans,
 )
+from peerchaos.systems.base import System
 
 PEER_STATES = ("leader", "follower", "looking", "unreachable", "paused", "restarting")
 MODE_STATE = {
@@ -40,6 +41,7 @@ MODE_STATE = {
     "follower": "follower",
     "observer": "follower",
     "not-serving": "looking",  # ZooKeeper's answer while it looks for a leader
+    "candidate": "looking",  # Raft's: standing for election, following no leader
 }
 LOG_STATES = ("leader", "follower", "syncing", "looking", "down", "starting")
 
@@ -221,14 +223,16 @@ def build_timeline(
     truth: list[dict[str, Any]],
     trials: list[dict[str, Any]],
     replicas: int | None = None,
+    system: System | None = None,
 ) -> Timeline | None:
     """The whole run's timeline; None when there are no events to draw. `replicas` (the
-    spec's) sets the bare majority; without it, the number of peer lanes does."""
+    spec's) sets the bare majority; without it, the number of peer lanes does. `system`
+    names the logs' states (the run's; the default system when not given)."""
     if not events:
         return None
     start, end = run_span(events)
     bands = fault_bands(events, end)
-    logs = log_lanes(truth, events)
+    logs = log_lanes(truth, events, system)
     peers = [peer_lane(pod, events, logs.get(pod, []), bands, end) for pod in _pods(events, truth)]
     size = replicas or len(peers) or 1
     spans = zero_tolerance_spans(

@@ -4,8 +4,9 @@ The figures say how long; the notes say why and how far to trust it. Causes are 
 findings the peers' own logs support (a peer dialling an address no pod holds any more,
 connect timeouts, a quorum that waited for the victim), each already a sentence in the
 summary. After-effects name what the previous trial left behind. Probe gaps name when a
-probe was silent and which figures it touched. Each peer's `LEADER ELECTION TOOK` is
-shown as what it is — that peer's vote — never as the election's duration.
+probe was silent and which figures it touched. Each peer's logged vote (the system's
+`vote_phrase`; ZooKeeper's per-peer election line) is shown as what it is — that peer's
+vote — never as the election's duration.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from peerchaos.report.trialrows import AFTER_EFFECTS, fault_text, independent
 from peerchaos.report.values import DASH, dict_of, list_of, number, seconds, trial_figure
+from peerchaos.systems import get_system
+from peerchaos.systems.base import System
 
 FIGURE_NAMES = {
     "election_time_s": "election time",
@@ -98,7 +101,7 @@ def _outages(trial: dict[str, Any]) -> str:
     return "peer outage (probes, logs): " + ", ".join(parts)
 
 
-def _votes(trial: dict[str, Any]) -> str:
+def _votes(trial: dict[str, Any], phrase: str) -> str:
     votes = list_of(dict_of(trial.get("ground_truth")).get("votes"))
     parts = [
         f"{v.get('pod', '?')} {v['ms']} ms"
@@ -108,11 +111,12 @@ def _votes(trial: dict[str, Any]) -> str:
     ]
     if not parts:
         return ""
-    return "votes (each peer's own LEADER ELECTION TOOK, not the election): " + ", ".join(parts)
+    return f"votes ({phrase}, not the election): " + ", ".join(parts)
 
 
-def trial_notes(trials: list[dict[str, Any]]) -> list[TrialNotes]:
-    """The notes of each trial that has any, in trial order."""
+def trial_notes(trials: list[dict[str, Any]], system: System | None = None) -> list[TrialNotes]:
+    """The notes of each trial that has any, in trial order (`system`: whose votes)."""
+    phrase = (system or get_system()).vote_phrase
     found = []
     for i, trial in enumerate(trials, 1):
         mark = f" {AFTER_EFFECTS}" if independent(trial) is False else ""
@@ -130,7 +134,7 @@ def trial_notes(trials: list[dict[str, Any]]) -> list[TrialNotes]:
             after_effects=_after_effects(trial),
             gaps=_gaps(trial),
             outages=_outages(trial),
-            votes=_votes(trial),
+            votes=_votes(trial, phrase),
         )
         if not notes.empty:
             found.append(notes)

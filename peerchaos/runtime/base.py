@@ -1,8 +1,9 @@
 """The runtime seam: what every runtime (local, kubernetes) can do, and what it reports.
 
-Everything above `peerchaos/runtime/` talks to a `Runtime` only. A runtime declares the
-faults it supports in `capabilities()`; asking for another raises `UnsupportedFault` with
-a one-line reason before anything is touched.
+Everything above `peerchaos/runtime/` talks to a `Runtime` only (where pods live) and to
+the system seam (`peerchaos.systems`: what runs in them; `Runtime.system()` names it). A
+runtime declares the faults it supports in `capabilities()`; asking for another raises
+`UnsupportedFault` with a one-line reason before anything is touched.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ class Runtime(Protocol):
     """Where pods live. Faults are synchronous: they return once the fault took effect."""
 
     name: str
+
+    def system(self) -> str:
+        """The name of the system its pods run (`peerchaos.systems.get_system`)."""
+        ...
 
     def capabilities(self) -> Capabilities: ...
 

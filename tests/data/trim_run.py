@@ -14,7 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from peerchaos.zookeeper.logs import parse_logs
+from peerchaos.systems.zookeeper.logs import parse_logs
 
 KEEP = re.compile(
     r"^# peerchaos|Peer state changed|LEADER ELECTION TOOK|connecting to |Cannot open channel"

@@ -1,13 +1,15 @@
-"""Reading an attached ZooKeeper StatefulSet and what goes with it — and nothing more.
+"""Reading an attached StatefulSet and what goes with it — and nothing more.
 
 `attach(api, namespace, name)` reads the StatefulSet, its `serviceName` (the headless
 Service), the ClusterIP Services whose selector picks the same pods (the client
 Services), the PodDisruptionBudgets that cover them and the StatefulSet's own pods (those
-whose controller reference is its uid), then looks at one running pod: an exec that
-lists the ZooKeeper server's PID (which also shows whether the image has a shell), the
-server's `conf` answer when it answers `conf` and its address can be reached, and the
-last lines of its log (their format). Nothing is created, patched or deleted. It returns
-the `EnsembleSeen` (`derive.py`); what forbids attaching at all is one line.
+whose controller reference is its uid), finds the container of a system peerchaos knows
+(`System.attach_container`), then looks at one running pod: an exec that lists the
+server's PID (which also shows whether the image has a shell), what the server answers
+about itself when it can be reached (`System.attach_live`; ZooKeeper: `conf`), and the
+last lines of its log (their format, `System.split_log_line`). Nothing is created,
+patched or deleted. It returns the `EnsembleSeen` (`derive.py`); what forbids attaching
+at all is one line.
 """
 
 from __future__ import annotations
@@ -20,21 +22,11 @@ from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.runtime.kubernetes import api as kubeapi
 from peerchaos.runtime.kubernetes.changes import read_object
 from peerchaos.runtime.kubernetes.derive import derive, pick_container
-from peerchaos.runtime.kubernetes.podexec import exec_in_pod
+from peerchaos.runtime.kubernetes.podexec import exec_in_pod, find_server
 from peerchaos.runtime.kubernetes.seen import AttachedObjects, EnsembleSeen, Live
-from peerchaos.zookeeper import deployments as zk
-from peerchaos.zookeeper.fourletter import ask
-from peerchaos.zookeeper.logs import split_line
+from peerchaos.systems import all_systems
+from peerchaos.systems.base import Found, System
 
-# Prints the PID of every QuorumPeerMain process; the bracket keeps the shell's own
-# command line from matching.
-FIND_SERVER = [
-    "sh",
-    "-c",
-    "for p in /proc/[0-9]*; do if grep -aq 'QuorumPeer[M]ain' \"$p/cmdline\" 2>/dev/null; "
-    'then echo "${p#/proc/}"; fi; done',
-]
-CONF_TIMEOUT_S = 0.5
 LOG_LINES = 200
 
 
@@ -155,12 +147,13 @@ def _running(objects: AttachedObjects) -> dict[str, Any] | None:
 
 def look_live(
     api: client.ApiClient,
+    system: System,
     objects: AttachedObjects,
     container: dict[str, Any],
-    settings: dict[str, zk.Found],
+    settings: dict[str, Found],
 ) -> Live:
     """What one running pod shows: the server's PID (and so whether there is a shell),
-    its `conf` answer and its log's format."""
+    what the server answers about itself and its log's format."""
     pod = _running(objects)
     if pod is None:
         return Live()
@@ -168,7 +161,8 @@ def look_live(
     live = Live(pod=name)
     container_name = str(container.get("name"))
     try:
-        code, output = exec_in_pod(api, namespace, name, container_name, FIND_SERVER)
+        command = find_server(system.server_process_pattern)
+        code, output = exec_in_pod(api, namespace, name, container_name, command)
         # A runtime that reports a missing executable as an exit code (126/127, as
         # Docker's did) says so in the output; any other exit means sh ran.
         live.shell = not (code in (126, 127) and "executable file not found" in output)
@@ -181,30 +175,16 @@ def look_live(
         text = str(error).removeprefix("kubernetes: ")
         live.shell = False if "executable file not found" in text else None
         live.shell_evidence = text
-    live.log_format = log_format(api, namespace, name, container_name)
-    whitelist = settings.get("whitelist")
-    words = zk.enabled_words(
-        whitelist.value if whitelist else None, zk.version_of(str(container.get("image", "")))
-    )
+    live.log_format = log_format(api, system, namespace, name, container_name)
     ip = (pod.get("status") or {}).get("podIP")
-    if zk.answers(words, "conf") and ip:
-        port = settings["client_port"].value if "client_port" in settings else 2181
-        try:
-            reply = ask(ip, int(port), "conf", CONF_TIMEOUT_S)
-        except OSError as error:
-            live.notes.append(
-                f"conf: pod {name} at {ip}:{port} did not answer ({error}); the values come "
-                "from the manifest"
-            )
-        else:
-            live.conf = {
-                key: zk.Found(found.value, f"{found.source} of pod {name}")
-                for key, found in zk.parse_conf(reply).items()
-            }
+    live.conf, notes = system.attach_live(ip, name, container, settings)
+    live.notes.extend(notes)
     return live
 
 
-def log_format(api: client.ApiClient, namespace: str, pod: str, container: str) -> zk.Found:
+def log_format(
+    api: client.ApiClient, system: System, namespace: str, pod: str, container: str
+) -> Found:
     """The format of the server's log as its last lines show it: json, text or unknown."""
     core = client.CoreV1Api(api)
     try:
@@ -215,30 +195,36 @@ def log_format(api: client.ApiClient, namespace: str, pod: str, container: str) 
             ),
         )
     except PeerchaosError as error:
-        return zk.Found("unknown", str(error).removeprefix("kubernetes: "))
+        return Found("unknown", str(error).removeprefix("kubernetes: "))
     lines = [line for line in (text or "").splitlines() if line.strip()]
-    read = [line for line in lines if split_line(line) is not None]
+    read = [line for line in lines if system.split_log_line(line) is not None]
     if not read:
-        return zk.Found(
+        return Found(
             "unknown",
             f"none of the last {len(lines)} lines of pod {pod}'s log is in a format "
             "peerchaos reads",
         )
     kind = "json" if sum(line.startswith("{") for line in read) * 2 > len(read) else "text"
-    return zk.Found(kind, f"{len(read)} of the last {len(lines)} lines of pod {pod}'s log")
+    return Found(kind, f"{len(read)} of the last {len(lines)} lines of pod {pod}'s log")
 
 
 def attach(api: client.ApiClient, namespace: str, name: str) -> EnsembleSeen:
     """The ensemble seen of StatefulSet `namespace/name`; its `problems` say what forbids
-    attaching (a missing StatefulSet, or one without a ZooKeeper container, is raised)."""
+    attaching (a missing StatefulSet, or one without a container of a system peerchaos
+    knows, is raised)."""
     objects = read_attached(api, namespace, name)
-    container = pick_container(objects.statefulset)
-    if container is None:
+    picked = pick_container(objects.statefulset)
+    if picked is None:
+        systems = all_systems()
+        titles = " or ".join(s.title for s in systems)
+        hints = " or ".join(f"{s.title} ({s.attach_hint})" for s in systems)
+        looks = hints if len(systems) > 1 else f"{titles} ({systems[0].attach_hint})"
         raise UsageError(
-            f"StatefulSet {namespace}/{name}: no container looks like ZooKeeper (image, ZOO_* "
-            "environment or ports 2181/2888/3888); peerchaos attaches to ZooKeeper only"
+            f"StatefulSet {namespace}/{name}: no container looks like {looks}; peerchaos "
+            f"attaches to {titles} only"
         )
+    system, container = picked
     ports = ((objects.headless or {}).get("spec") or {}).get("ports") or []
-    settings = zk.settings(container, ports)
-    live = look_live(api, objects, container, settings)
-    return derive(objects, container, settings, live)
+    settings = system.attach_settings(container, ports)
+    live = look_live(api, system, objects, container, settings)
+    return derive(system, objects, container, settings, live)

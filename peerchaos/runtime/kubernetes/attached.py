@@ -1,5 +1,5 @@
-"""`AttachedRuntime`: the kubernetes runtime on a ZooKeeper StatefulSet peerchaos did not
-deploy (`deploy: attach`).
+"""`AttachedRuntime`: the kubernetes runtime on a StatefulSet peerchaos did not deploy
+(`deploy: attach`), running a system peerchaos knows (ZooKeeper).
 
 It is the kubernetes runtime with three rules changed:
 - the ensemble is what `attach.attach` read (the ensemble seen), not a rendered spec;
@@ -30,10 +30,11 @@ from peerchaos.runtime.kubernetes.ownership import Ownership
 from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
 from peerchaos.runtime.kubernetes.seen import EnsembleSeen
 from peerchaos.spec import EnsembleSpec
+from peerchaos.systems import get_system
 
 
 class AttachedRuntime(KubernetesRuntime):
-    """An existing ZooKeeper StatefulSet, broken and healed but never changed."""
+    """An existing StatefulSet, broken and healed but never changed."""
 
     def __init__(
         self,
@@ -54,6 +55,7 @@ class AttachedRuntime(KubernetesRuntime):
     def _adopt(self, seen: EnsembleSeen) -> None:
         self.seen = seen
         self.container = seen.container
+        self.server_pattern = get_system(seen.system).server_process_pattern
         self.selector = dict(seen.selector)
         self.peer_labels = dict(seen.selector)
         attached = {("Pod", pod) for pod in seen.pods}
@@ -81,6 +83,9 @@ class AttachedRuntime(KubernetesRuntime):
 
     def preflight(self) -> None:
         self.attach()
+
+    def system(self) -> str:
+        return self.attach().system
 
     def capabilities(self) -> Capabilities:
         return self.attach().capabilities()

@@ -1,11 +1,12 @@
 """How the ensemble seen is derived from an attached StatefulSet's objects.
 
 `derive` takes the objects as read and what a look at a running pod showed
-(`seen.AttachedObjects`, `seen.Live`, from `attach.py`) with the ZooKeeper container's
-own settings (`peerchaos.zookeeper.deployments`) and builds the `EnsembleSeen`: a running
-server's `conf` answer wins over the manifest, the manifest over the image's defaults,
-and a value nothing shows is peerchaos's default, said so in the notes. It then works out
-the faults allowed and the problems that forbid attaching.
+(`seen.AttachedObjects`, `seen.Live`, from `attach.py`) with the container's own
+settings as its system reads them (`System.attach_settings`, `attach_findings`) and
+builds the `EnsembleSeen`: what a running server answers about itself wins over the
+manifest, the manifest over the image's defaults, and a value nothing shows is
+peerchaos's default, said so in the notes. It then works out the faults allowed and the
+problems that forbid attaching.
 """
 
 from __future__ import annotations
@@ -21,17 +22,9 @@ from peerchaos.runtime.kubernetes.seen import (
     fault_reasons,
 )
 from peerchaos.spec import ReadinessProbe
-from peerchaos.zookeeper import deployments as zk
+from peerchaos.systems import get_system
+from peerchaos.systems.base import MARKER, Found, System
 
-# The order settings are recorded and shown in.
-SETTINGS = (
-    "client_port",
-    "server_port",
-    "election_port",
-    "tick_time_ms",
-    "init_limit",
-    "sync_limit",
-)
 PROBE_DEFAULTS = {
     "periodSeconds": 10,
     "timeoutSeconds": 1,
@@ -41,20 +34,27 @@ PROBE_DEFAULTS = {
 }
 
 
-def readiness(container: dict[str, Any]) -> dict[str, Any]:
+def checks_marker(probe: dict[str, Any] | None) -> bool:
+    """Whether the probe fails while peerchaos's unready marker file exists."""
+    command = ((probe or {}).get("exec") or {}).get("command") or []
+    return any(MARKER in str(part) for part in command)
+
+
+def readiness(system: System, container: dict[str, Any]) -> dict[str, Any]:
     """The readiness probe as the spec and the report need it."""
     probe = container.get("readinessProbe")
     if not probe:
-        none = {"handler": None, "command": None, "kind": "ruok", "checks_marker": False}
-        return {**none, **default_probe()}
+        kind = system.readiness_kinds[0]
+        none = {"handler": None, "command": None, "kind": kind, "checks_marker": False}
+        return {**none, **default_probe(kind)}
     handler = next((h for h in ("exec", "tcpSocket", "httpGet", "grpc") if h in probe), None)
     command = (probe.get("exec") or {}).get("command")
     timing = {key: probe.get(key, default) for key, default in PROBE_DEFAULTS.items()}
     return {
         "handler": handler,
         "command": command,
-        "kind": zk.readiness_kind(probe),
-        "checks_marker": zk.checks_marker(probe),
+        "kind": system.readiness_kind(probe),
+        "checks_marker": checks_marker(probe),
         "period_s": float(timing["periodSeconds"]),
         "timeout_s": float(timing["timeoutSeconds"]),
         "success_threshold": int(timing["successThreshold"]),
@@ -74,9 +74,7 @@ def spec_problem(seen: EnsembleSeen) -> str | None:
 
 def default_limits(seen: EnsembleSeen) -> None:
     """Values nothing showed: the spec's defaults, said so in the notes."""
-    fallback = {"tick_time_ms": 2000, "init_limit": 10, "sync_limit": 5}
-    fallback.update(client_port=2181, server_port=2888, election_port=3888)
-    for key, value in fallback.items():
+    for key, value in get_system(seen.system).attach_defaults.items():
         if key not in seen.settings:
             seen.settings[key] = {"value": value, "source": "not seen: peerchaos's default"}
             seen.notes.append(
@@ -99,9 +97,9 @@ def finish(seen: EnsembleSeen) -> EnsembleSeen:
     return seen
 
 
-def default_probe() -> dict[str, Any]:
+def default_probe(kind: str) -> dict[str, Any]:
     """The spec's readiness defaults, for a container without a probe."""
-    probe = ReadinessProbe()
+    probe = ReadinessProbe(kind=kind)
     return {
         "period_s": probe.period_s,
         "timeout_s": probe.timeout_s,
@@ -111,10 +109,15 @@ def default_probe() -> dict[str, Any]:
     }
 
 
-def pick_container(statefulset: dict[str, Any]) -> dict[str, Any] | None:
-    """The pod template's ZooKeeper container."""
-    containers = statefulset["spec"]["template"]["spec"].get("containers") or []
-    return next((c for c in containers if zk.looks_like_zookeeper(c)), None)
+def pick_container(statefulset: dict[str, Any]) -> tuple[System, dict[str, Any]] | None:
+    """The pod template's container of a system peerchaos knows, and that system."""
+    from peerchaos.systems import all_systems
+
+    for system in all_systems():
+        container = system.attach_container(statefulset)
+        if container is not None:
+            return system, container
+    return None
 
 
 def _service_port(service: dict[str, Any], container: dict[str, Any], port: int) -> int | None:
@@ -128,31 +131,28 @@ def _service_port(service: dict[str, Any], container: dict[str, Any], port: int)
 
 
 def derive(
+    system: System,
     objects: AttachedObjects,
     container: dict[str, Any],
-    settings: dict[str, zk.Found],
+    settings: dict[str, Found],
     live: Live,
 ) -> EnsembleSeen:
     """The ensemble seen, from the objects, the container's settings and the live look
-    (a running server's `conf` wins over what the manifest says)."""
+    (what a running server answers about itself wins over what the manifest says)."""
     sts = objects.statefulset
     meta, spec = sts["metadata"], sts["spec"]
     template = spec["template"]
-    env = zk.env_of(container)
-    shape = zk.shape_of(container)
+    shape, version = system.attach_identity(container)
     image = str(container.get("image", ""))
-    version = zk.version_of(image)
     found = {**settings, **live.conf}
-    client_port = found.get("client_port", zk.Found(2181, "")).value
+    default_port = system.attach_defaults.get("client_port")
+    client_port = found.get("client_port", Found(default_port, "")).value
     services = []
     for service in objects.client_services:
         port = _service_port(service, container, client_port)
         if port is not None:
             ip = service["spec"].get("clusterIP")
             services.append({"name": service["metadata"]["name"], "cluster_ip": ip, "port": port})
-    positive, negative, dns_notes = zk.jvm_dns(env)
-    whitelist = found.get("whitelist")
-    words = zk.enabled_words(whitelist.value if whitelist else None, version)
     selector = dict((spec.get("selector") or {}).get("matchLabels") or {})
     pdb = None
     if objects.pdbs:
@@ -162,6 +162,8 @@ def derive(
         pdb.update({k: v for k, v in first["spec"].items() if k in budget})
     replicas = int(spec.get("replicas", 1))
     headless = objects.headless or {}
+    where = f"StatefulSet {objects.namespace}/{meta['name']}"
+    findings = system.attach_findings(container, found, where)
     seen = EnsembleSeen(
         namespace=objects.namespace,
         statefulset=meta["name"],
@@ -173,7 +175,7 @@ def derive(
         pod_management_policy=spec.get("podManagementPolicy", "OrderedReady"),
         container=str(container.get("name")),
         image=image,
-        version=".".join(map(str, version)) if version else None,
+        version=version,
         headless_service=str(spec.get("serviceName")),
         publish_not_ready_addresses=bool(
             (headless.get("spec") or {}).get("publishNotReadyAddresses", False)
@@ -182,33 +184,26 @@ def derive(
         client_service_port=services[0]["port"] if services else None,
         client_services=services,
         pdb=pdb,
-        settings={key: found[key].to_dict() for key in SETTINGS if key in found},
-        readiness_probe=readiness(container),
+        settings={key: found[key].to_dict() for key in system.attach_setting_names if key in found},
+        readiness_probe=readiness(system, container),
         share_process_namespace=bool(template["spec"].get("shareProcessNamespace", False)),
         shell={"present": live.shell, "evidence": live.shell_evidence},
         server_pid=live.server_pid,
-        notes=list(dns_notes) + list(live.notes),
+        notes=list(findings.notes) + list(live.notes),
+        system=system.name,
     )
-    seen.settings["jvm_dns_cache_s"] = positive.to_dict()
-    seen.settings["jvm_dns_negative_cache_s"] = negative.to_dict()
+    seen.settings.update({key: value.to_dict() for key, value in findings.settings.items()})
     seen.settings["log_format"] = live.log_format.to_dict()
-    seen.settings["four_letter_words"] = {
-        "value": words if words == zk.ALL_WORDS else sorted(words),
-        "source": (whitelist.source if whitelist else "ZooKeeper's default")
-        + "; srvr is always answered",
-    }
     default_limits(seen)
-    problems_and_notes(seen, objects, env, words)
+    problems_and_notes(seen, objects, findings.problems)
     return finish(seen)
 
 
 def problems_and_notes(
-    seen: EnsembleSeen,
-    objects: AttachedObjects,
-    env: dict[str, str],
-    words: frozenset[str] | str,
+    seen: EnsembleSeen, objects: AttachedObjects, system_problems: list[str]
 ) -> None:
-    """What forbids attaching (`problems`) and what a person should know (`notes`)."""
+    """What forbids attaching (`problems`, the system's own after the Services') and what
+    a person should know (`notes`)."""
     where = seen.where()
     if seen.replicas < 1:
         seen.problems.append(f"{where}: scaled to 0 replicas; there is no peer to break")
@@ -230,19 +225,7 @@ def problems_and_notes(
             f"{seen.value('client_port')}; peerchaos's load and DNS observers need one "
             f"(a Service with selector {labels})"
         )
-    if zk.tls_only(env):
-        seen.problems.append(
-            f"{where}: ZOO_TLS_CLIENT_ENABLE={env['ZOO_TLS_CLIENT_ENABLE']} removes the plain "
-            "client port, and peerchaos's role probe asks each peer `srvr` over plain TCP; "
-            "set ZOO_TLS_CLIENT_ENABLE=no"
-        )
-    if not zk.answers(words, "conf"):
-        source = seen.settings["four_letter_words"]["source"].split(";")[0]
-        seen.notes.append(
-            f"the four-letter word conf is not answered ({source}): the probe "
-            "connections_to_unready_peers cannot tell which peer answered; add conf to "
-            f"{zk.whitelist_setting(seen.shape)}"
-        )
+    seen.problems.extend(system_problems)
     if seen.log_value() == "unknown":
         seen.notes.append(
             f"peer logs: {seen.settings['log_format']['source']}; the ground truth from the "

@@ -33,7 +33,7 @@ from peerchaos.runtime.kubernetes.logs import keep_killed_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
 from peerchaos.runtime.kubernetes.objects import PARTITION_LABEL, partition_policy, restorable
 from peerchaos.runtime.kubernetes.ownership import Ownership
-from peerchaos.runtime.kubernetes.podexec import EXEC_FAULTS, exec_in_pod
+from peerchaos.runtime.kubernetes.podexec import exec_faults, exec_in_pod
 from peerchaos.spec import EnsembleSpec
 
 
@@ -54,6 +54,7 @@ class FaultActions:
     # The container faults exec into, and the labels that select the peers for a
     # partition policy (None: the ensemble label peerchaos renders).
     container: str
+    server_pattern: str  # the system's `server_process_pattern`: what pause signals
     peer_labels: dict[str, str] | None
     api: client.ApiClient
     core: client.CoreV1Api
@@ -106,8 +107,8 @@ class FaultActions:
         return found
 
     def _exec_fault(self, name: str, pod: str) -> float:
-        """One of the exec faults (or heals) of `EXEC_FAULTS` on `pod`."""
-        command, what, kind, fault, (key, on) = EXEC_FAULTS[name]
+        """One of the exec faults (or heals) of `exec_faults` on `pod`."""
+        command, what, kind, fault, (key, on) = exec_faults(self.server_pattern)[name]
         self._ensemble_pod(pod, name.replace("_", " "))
         if not self._change(f"exec in pod {self.namespace}/{pod}: {command[-1]}"):
             return time.time()
@@ -128,7 +129,7 @@ class FaultActions:
         if not planned or found is None:  # a dry run reads nothing
             return time.time()
         # The API forgets a deleted pod's log with the pod: keep what it wrote so far.
-        keep_killed_log(self.core, self.root, found, self.container)
+        keep_killed_log(self.core, self.root, found, container=self.container)
         # The uid as precondition: only the pod proven ours above is deleted.
         body = client.V1DeleteOptions(
             grace_period_seconds=grace, preconditions=client.V1Preconditions(uid=found.metadata.uid)

@@ -23,7 +23,6 @@ from kubernetes.client.rest import ApiException
 from peerchaos.errors import PeerchaosError
 from peerchaos.runtime.kubernetes import api as kubeapi
 from peerchaos.runtime.kubernetes.ownership import Ownership
-from peerchaos.runtime.kubernetes.podexec import CONTAINER
 
 KILLED_LOGS = "killed-logs"
 # A log read before a kill must not hold the kill up for long.
@@ -37,9 +36,9 @@ def pod_log(
     *,
     previous: bool = False,
     timeout_s: float | None = None,
-    container: str = CONTAINER,
+    container: str,
 ) -> str | None:
-    """The ZooKeeper container's log of `pod` (with `previous`, of the instance before
+    """The system container's log of `pod` (with `previous`, of the instance before
     the current one; None when there is none — the API answers 400 then)."""
     what = f"read {'previous ' if previous else ''}log of pod {namespace}/{pod}"
 
@@ -75,7 +74,8 @@ def instance_logs(
     core: client.CoreV1Api,
     pod: client.V1Pod,
     timeout_s: float | None = None,
-    container: str = CONTAINER,
+    *,
+    container: str,
 ) -> str:
     """The previous (if the container restarted) and current instance's logs of `pod`."""
     name, namespace = pod.metadata.name, pod.metadata.namespace
@@ -98,9 +98,7 @@ def instance_logs(
     return "".join(parts)
 
 
-def keep_killed_log(
-    core: client.CoreV1Api, root: Path, pod: client.V1Pod, container: str = CONTAINER
-) -> None:
+def keep_killed_log(core: client.CoreV1Api, root: Path, pod: client.V1Pod, container: str) -> None:
     """Keep the logs of `pod` (about to be deleted) in the state dir. Best effort: a log
     that cannot be read does not stop the kill."""
     try:
@@ -119,7 +117,8 @@ def copy_logs(
     root: Path,
     pods: list[str],
     dest: Path,
-    container: str = CONTAINER,
+    *,
+    container: str,
     ours: Callable[[client.V1Pod], bool] | None = None,
 ) -> None:
     """`dest/<pod>.log`: kept logs of the pod's killed instances, then its own now.

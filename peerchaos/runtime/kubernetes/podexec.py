@@ -1,4 +1,4 @@
-"""What the kubernetes runtime runs inside the ZooKeeper container, over exec.
+"""What the kubernetes runtime runs inside the system's container, over exec.
 
 unready / ready create and remove the marker file the readiness probe checks; pause /
 resume send SIGSTOP / SIGCONT to the server process. The pod shares its process
@@ -16,34 +16,56 @@ from kubernetes.stream.ws_client import ERROR_CHANNEL
 
 from peerchaos.errors import PeerchaosError
 from peerchaos.runtime.kubernetes.api import call
+from peerchaos.systems.base import MARKER
 
-CONTAINER = "zookeeper"
-MARKER = "/tmp/peerchaos-unready"
+__all__ = ["MARKER", "exec_faults", "exec_in_pod", "find_server", "signal_server"]
+
 UNREADY_COMMAND = ["sh", "-c", f"touch {MARKER}"]
 READY_COMMAND = ["sh", "-c", f"rm -f {MARKER}"]
-# The bracket keeps this shell's own command line from matching the pattern.
+# The system's pattern (`System.server_process_pattern`) holds a bracket, which keeps this
+# shell's own command line from matching it; it must hold no single quote.
 _SIGNAL_SERVER = (
     "found=; for p in /proc/[0-9]*; do "
-    "if grep -aq 'QuorumPeer[M]ain' \"$p/cmdline\" 2>/dev/null; then "
+    "if grep -aq '{pattern}' \"$p/cmdline\" 2>/dev/null; then "
     'kill -{sig} "${{p#/proc/}}" && found=1; fi; done; test -n "$found"'
 )
-PAUSE_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="STOP")]
-RESUME_COMMAND = ["sh", "-c", _SIGNAL_SERVER.format(sig="CONT")]
+_FIND_SERVER = (
+    "for p in /proc/[0-9]*; do if grep -aq '{pattern}' \"$p/cmdline\" 2>/dev/null; "
+    'then echo "${{p#/proc/}}"; fi; done'
+)
 
-# Each exec fault: command, its name in errors, the event it makes (kind, fault) and the
-# mark it leaves in the runtime's fault memory (key, on).
-EXEC_FAULTS = {
-    "make_unready": (UNREADY_COMMAND, "make unready", "fault", "unready", ("unready", True)),
-    "make_ready": (READY_COMMAND, "make ready", "heal", "unready", ("unready", False)),
-    "pause": (PAUSE_COMMAND, "pause (SIGSTOP) in", "fault", "pause", ("paused", True)),
-    "resume": (
-        RESUME_COMMAND,
-        "resume (SIGCONT) the server in",
-        "heal",
-        "pause",
-        ("paused", False),
-    ),
-}
+
+def signal_server(pattern: str, sig: str) -> list[str]:
+    """Send `sig` (STOP, CONT) to every process whose command line matches `pattern`."""
+    return ["sh", "-c", _SIGNAL_SERVER.format(pattern=pattern, sig=sig)]
+
+
+def find_server(pattern: str) -> list[str]:
+    """Print the PID of every process whose command line matches `pattern`."""
+    return ["sh", "-c", _FIND_SERVER.format(pattern=pattern)]
+
+
+def exec_faults(pattern: str) -> dict[str, tuple[list[str], str, str, str, tuple[str, bool]]]:
+    """Each exec fault: command, its name in errors, the event it makes (kind, fault) and
+    the mark it leaves in the runtime's fault memory (key, on)."""
+    return {
+        "make_unready": (UNREADY_COMMAND, "make unready", "fault", "unready", ("unready", True)),
+        "make_ready": (READY_COMMAND, "make ready", "heal", "unready", ("unready", False)),
+        "pause": (
+            signal_server(pattern, "STOP"),
+            "pause (SIGSTOP) in",
+            "fault",
+            "pause",
+            ("paused", True),
+        ),
+        "resume": (
+            signal_server(pattern, "CONT"),
+            "resume (SIGCONT) the server in",
+            "heal",
+            "pause",
+            ("paused", False),
+        ),
+    }
 
 
 def exec_in_pod(

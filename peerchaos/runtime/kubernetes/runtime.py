@@ -1,8 +1,9 @@
 """`KubernetesRuntime`: the runtime seam on a real cluster, through the official client.
 
 The ensemble is what `peerchaos.manifests.render` gives (the kubernetes.io tutorial's
-StatefulSet on the official `zookeeper` image, headless and client Services, PDB, or a
-selectorless Service with hand-written Endpoints). The faults are `faults.FaultActions`.
+StatefulSet running the spec's system's container, headless and client Services, PDB, or
+a selectorless Service with hand-written Endpoints). The faults are `faults.FaultActions`,
+the Service and pod addresses `services.ServiceViews`.
 
 Safety: a namespace without the label `peerchaos.io/allow=true` is refused before
 anything is touched, and an object — pods included — is patched, deleted or broken only
@@ -13,7 +14,6 @@ writes are `changes`). With `dry_run` nothing is changed: every change is writte
 from __future__ import annotations
 
 import atexit
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,23 +22,24 @@ from kubernetes import client
 
 from peerchaos.errors import PeerchaosError, UsageError
 from peerchaos.manifests import DEPLOY_ID_ANNOTATION, find, render
-from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
+from peerchaos.runtime.base import Capabilities, PodInfo
 from peerchaos.runtime.kubernetes import api as kubeapi
 from peerchaos.runtime.kubernetes.changes import apply_all, delete_all_owned, read_object
 from peerchaos.runtime.kubernetes.claims import delete_claims
 from peerchaos.runtime.kubernetes.faults import FaultActions
 from peerchaos.runtime.kubernetes.logs import copy_logs, forget_killed_logs, pod_log
 from peerchaos.runtime.kubernetes.memory import KubeMemory
-from peerchaos.runtime.kubernetes.objects import endpoints_info, pod_info
+from peerchaos.runtime.kubernetes.objects import pod_info
 from peerchaos.runtime.kubernetes.ownership import Ownership
-from peerchaos.runtime.kubernetes.podexec import CONTAINER
+from peerchaos.runtime.kubernetes.services import ServiceViews
 from peerchaos.runtime.kubernetes.watch import ClusterWatcher
 from peerchaos.spec import EnsembleSpec
+from peerchaos.systems import get_system
 
 FAULTS = frozenset({"kill", "unready", "pause", "partition", "endpoints"})
 
 
-class KubernetesRuntime(FaultActions):
+class KubernetesRuntime(FaultActions, ServiceViews):
     """The ensemble in a namespace of a real cluster (kind, minikube, a managed one)."""
 
     name = "kubernetes"
@@ -71,7 +72,10 @@ class KubernetesRuntime(FaultActions):
         self.objects = render(spec)
         self.selector = dict(find(self.objects, "StatefulSet")["spec"]["selector"]["matchLabels"])
         self.ownership = Ownership(self.namespace, spec.name)
-        self.container = CONTAINER
+        system = get_system(spec.system)
+        # The container faults exec into and logs are read from, and the server in it.
+        self.container = system.container_name
+        self.server_pattern = system.server_process_pattern
         self.peer_labels: dict[str, str] | None = None
         self._deploy_id: str | None = None
         # What teardown found under the ensemble's names that is not the ensemble's (and
@@ -121,6 +125,9 @@ class KubernetesRuntime(FaultActions):
 
     def capabilities(self) -> Capabilities:
         return Capabilities(FAULTS)
+
+    def system(self) -> str:
+        return self.spec.system
 
     def apply(self, objects: list[dict[str, Any]]) -> None:
         """Create every object in the ensemble's namespace, or patch the ensemble's own of
@@ -196,51 +203,15 @@ class KubernetesRuntime(FaultActions):
         mine = [p for p in infos if p is not None and p.name in self.spec.pod_names()]
         return sorted(mine, key=lambda p: p.ordinal)
 
-    def endpoints(self) -> list[EndpointsInfo]:
-        result = []
-        for service in (self.spec.headless_service.name, self.spec.client_service.name):
-            found = kubeapi.call(
-                f"read endpoints {self.namespace}/{service}",
-                lambda service=service: kubeapi.missing(
-                    lambda: self.core.read_namespaced_endpoints(service, self.namespace)
-                ),
-            )
-            result.append(endpoints_info(service, found))
-        return result
-
     def logs(self, pod: str) -> str:
         return pod_log(self.core, self.namespace, pod, container=self.container) or ""
-
-    def dns_server(self) -> tuple[str, int]:
-        """The cluster DNS: the resolver a pod is given (in a pod), else kube-dns's IP."""
-        if self._dns_server is not None:
-            return self._dns_server
-        in_a_pod = bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not self.host
-        return kubeapi.cluster_dns(self.core, in_a_pod)
-
-    def client_service_address(self, service: str | None = None) -> tuple[str, int]:
-        name = service or self.spec.client_service.name
-        found = kubeapi.call(
-            f"read service {self.namespace}/{name}",
-            lambda: self.core.read_namespaced_service(name, self.namespace),
-        )
-        return found.spec.cluster_ip, self.spec.client_service.port
-
-    def pod_addresses(self) -> dict[str, tuple[str, int] | None]:
-        port = self.spec.client_service.port
-        return {p.name: ((p.ip, port) if p.ip else None) for p in self.pods()}
-
-    def pod_address(self, pod: str) -> tuple[str, int]:
-        address = self.pod_addresses().get(pod)
-        if address is None:
-            raise UsageError(f"pod {pod!r}: has no address now (not running)")
-        return address
 
     def status(self) -> dict[str, Any]:
         """The same shape the local runtime's status has."""
         client_svc = self.spec.client_service.name
         return {
             "mode": "kubernetes",
+            "system": self.spec.system,
             "namespace": self.namespace,
             "headless_service": self.spec.headless_service.name,
             "client_port": self.spec.client_service.port,
@@ -271,7 +242,8 @@ class KubernetesRuntime(FaultActions):
         return self.memory.events_since(since)
 
     def copy_logs(self, dest: Path) -> None:
-        copy_logs(self.core, self.ownership, self.root, self.spec.pod_names(), dest)
+        pods = self.spec.pod_names()
+        copy_logs(self.core, self.ownership, self.root, pods, dest, container=self.container)
 
     def teardown(self) -> list[str]:
         """Heal what this runtime broke, delete the ensemble's objects (and, when asked,

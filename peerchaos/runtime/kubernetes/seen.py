@@ -1,13 +1,14 @@
-"""The ensemble seen: an attached ZooKeeper StatefulSet as peerchaos understands it, and
-the faults that allows.
+"""The ensemble seen: an attached StatefulSet as peerchaos understands it, and the faults
+that allows.
 
-`EnsembleSeen` is plain data — replicas, ports, tickTime and the limits,
-`publishNotReadyAddresses`, the readiness probe, the JVM's DNS caches, the image, the
-peers' log format, each value with where it was read — plus the faults it allows (a
-one-line reason for each it does not, naming what to change), notes a person should
-know, and the problems that forbid attaching at all. `spec()` is the `EnsembleSpec` the
-rest of peerchaos reads (pod names, DNS names, measurement's meta); `to_dict()` is what
-`meta.json` records as `ensemble_seen`. How it is derived: `derive.py`; read: `attach.py`.
+`EnsembleSeen` is plain data — its system, replicas, ports, `publishNotReadyAddresses`,
+the readiness probe, the image, the peers' log format and the system's own settings
+(ZooKeeper: tickTime and the limits, the JVM's DNS caches), each value with where it was
+read — plus the faults it allows (a one-line reason for each it does not, naming what to
+change), notes a person should know, and the problems that forbid attaching at all.
+`spec()` is the `EnsembleSpec` the rest of peerchaos reads (pod names, DNS names,
+measurement's meta); `to_dict()` is what `meta.json` records as `ensemble_seen`. How it
+is derived: `derive.py`; read: `attach.py`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 
 from peerchaos.runtime.base import Capabilities
 from peerchaos.spec import EnsembleSpec, parse_spec
-from peerchaos.zookeeper import deployments as zk
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
+from peerchaos.systems.base import MARKER, Found
 
 FAULTS = ("kill", "partition", "unready", "pause", "endpoints")
-NO_POD = zk.Found("unknown", "no running pod to read a log of")
+NO_POD = Found("unknown", "no running pod to read a log of")
 
 
 @dataclass
@@ -43,14 +45,15 @@ class Live:
     shell: bool | None = None  # None: not known
     shell_evidence: str = "no running pod to look at"
     server_pid: int | None = None
-    conf: dict[str, zk.Found] = field(default_factory=dict)
+    # What the running server answered about itself (ZooKeeper: `conf`).
+    conf: dict[str, Found] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    log_format: zk.Found = NO_POD
+    log_format: Found = NO_POD
 
 
 @dataclass
 class EnsembleSeen:
-    """An attached ZooKeeper StatefulSet as peerchaos understands it (plain data)."""
+    """An attached StatefulSet as peerchaos understands it (plain data)."""
 
     namespace: str
     statefulset: str
@@ -77,6 +80,7 @@ class EnsembleSeen:
     faults: dict[str, Any] = field(default_factory=dict)  # {"supported": [...], "reasons"}
     notes: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    system: str = DEFAULT_SYSTEM  # which system its container runs
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,22 +104,14 @@ class EnsembleSeen:
     def spec(self) -> EnsembleSpec:
         """The seen ensemble as the spec every other part of peerchaos reads."""
         probe = self.readiness_probe
-        dns = (self.value("jvm_dns_cache_s"), self.value("jvm_dns_negative_cache_s"))
-        positive, negative = (None if v == "unknown" else v for v in dns)
-        if positive is not None and negative is None:
-            negative = 10  # java.security's default, which the spec would otherwise tie
-        data = {
+        data: dict[str, Any] = {
+            "system": self.system,
             "name": self.statefulset,
             "namespace": self.namespace,
             "replicas": self.replicas,
             "image": self.image,
-            "tick_time_ms": self.value("tick_time_ms"),
-            "init_limit": self.value("init_limit"),
-            "sync_limit": self.value("sync_limit"),
             "publish_not_ready_addresses": self.publish_not_ready_addresses,
             "pod_management_policy": self.pod_management_policy,
-            "jvm_dns_cache_s": positive,
-            "jvm_dns_negative_cache_s": negative,
             "readiness_probe": {
                 "kind": probe["kind"],
                 "period_s": probe["period_s"],
@@ -124,13 +120,13 @@ class EnsembleSeen:
                 "failure_threshold": probe["failure_threshold"],
                 "initial_delay_s": probe["initial_delay_s"],
             },
-            "headless_service": {
-                "name": self.headless_service,
-                "server_port": self.value("server_port"),
-                "leader_election_port": self.value("election_port"),
-            },
-            "client_service": {"name": self.client_service, "port": self.value("client_port")},
+            "headless_service": {"name": self.headless_service},
+            "client_service": {"name": self.client_service},
         }
+        values = {name: item["value"] for name, item in self.settings.items()}
+        for key, value in get_system(self.system).seen_spec(values).items():
+            nested = isinstance(value, dict) and isinstance(data.get(key), dict)
+            data[key] = {**data[key], **value} if nested else value
         return parse_spec(data, f"{self.where()} as attached")
 
 
@@ -143,6 +139,7 @@ def shown(probe: dict[str, Any]) -> str:
 def fault_reasons(seen: EnsembleSeen) -> dict[str, str]:
     """Why each fault peerchaos cannot inject here cannot be, naming what to change."""
     where, reasons = seen.where(), {}
+    system = get_system(seen.system)
     probe = seen.readiness_probe
     shell = seen.shell
     no_shell = (
@@ -152,9 +149,9 @@ def fault_reasons(seen: EnsembleSeen) -> dict[str, str]:
     if not probe["checks_marker"]:
         reasons["unready"] = (
             f"the readinessProbe of container {seen.container} in {where} ({shown(probe)}) "
-            f"does not check {zk.MARKER}, the file peerchaos creates to make a peer "
+            f"does not check {MARKER}, the file peerchaos creates to make a peer "
             f"unready; have it fail while that file exists (prefix its command with "
-            f"`test ! -e {zk.MARKER} &&`)"
+            f"`test ! -e {MARKER} &&`)"
         )
     elif shell["present"] is False:
         reasons["unready"] = no_shell
@@ -163,18 +160,19 @@ def fault_reasons(seen: EnsembleSeen) -> dict[str, str]:
     elif shell["present"] is None:
         reasons["pause"] = (
             f"no running pod of {where} to check that its image has a shell and that "
-            "the ZooKeeper server is not PID 1 (pause is a SIGSTOP sent through exec)"
+            f"the {system.title} server is not PID 1 (pause is a SIGSTOP sent through exec)"
         )
     elif seen.server_pid == 1 and not seen.share_process_namespace:
         reasons["pause"] = (
-            f"the ZooKeeper server is PID 1 of container {seen.container}, and the kernel "
+            f"the {system.title} server is PID 1 of container {seen.container}, and the kernel "
             "drops a SIGSTOP sent to PID 1 from inside its container; set "
             f"spec.template.spec.shareProcessNamespace: true in {where}"
         )
     elif seen.server_pid is None and not seen.share_process_namespace:
         reasons["pause"] = (
-            f"no QuorumPeerMain process was seen in container {seen.container} "
-            f"({shell['evidence']}), so there is nothing to SIGSTOP"
+            f"no {system.title} server process (`{system.server_process_pattern}`) was seen "
+            f"in container {seen.container} ({shell['evidence']}), so there is nothing to "
+            "SIGSTOP"
         )
     services = " and ".join(s for s in (seen.headless_service, seen.client_service) if s)
     reasons["endpoints"] = (

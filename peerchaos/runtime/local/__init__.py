@@ -1,1 +1,1 @@
-"""The local runtime: real ZooKeeper servers with Kubernetes Service/DNS semantics."""
+"""The local runtime: real servers of a system, with Kubernetes Service/DNS semantics."""

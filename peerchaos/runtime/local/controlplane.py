@@ -43,6 +43,7 @@ from peerchaos.runtime.local.pod import (
 )
 from peerchaos.runtime.local.prober import run_prober
 from peerchaos.runtime.local.state import EventLog, StateDir
+from peerchaos.systems import get_system
 
 DNS_OFFSET = 10  # kube-dns's conventional .10 in the service CIDR
 SERVICE_OFFSET = 20
@@ -169,7 +170,7 @@ class ControlPlane:
         for pod in self.pods.values():
             if pod.ip:
                 text = hosts_file(pod.ip, self.ensemble.pod_fqdn(pod.name), pod.name, records)
-                # The JVM rereads this file: never let it see half of one.
+                # The server rereads this file: never let it see half of one.
                 write_atomic(self.state.pod_dir(pod.name) / "hosts", text, fsync=False)
 
     # -- the StatefulSet controller -------------------------------------------------
@@ -206,7 +207,7 @@ class ControlPlane:
         pod.ip = self.pool.take(preferred)
         pod.incarnation += 1
         incarnation = pod.incarnation
-        jvm_hosts = None
+        hosts = None
         bind = None
         if self.mode == "netns":
             pod.netns = self.network.netns_name(pod.name)
@@ -219,10 +220,10 @@ class ControlPlane:
             )
         else:
             bind = pod.ip
-            jvm_hosts = self.state.pod_dir(pod.name) / "hosts"
-            jvm_hosts.parent.mkdir(parents=True, exist_ok=True)
+            hosts = self.state.pod_dir(pod.name) / "hosts"
+            hosts.parent.mkdir(parents=True, exist_ok=True)
             self.write_loopback_hosts(self.dns.records.a)
-        command = prepare_files(self.state, self.ensemble, pod, bind, jvm_hosts)
+        command = prepare_files(self.state, self.ensemble, pod, bind, hosts)
         pod.process = await spawn(command, self.state.log_file(pod.name), pod.netns)
         pod.started_at = time.time()
         pod.ready = False
@@ -235,6 +236,7 @@ class ControlPlane:
         marker = self.state.unready_marker(pod.name)
         pod.prober = self.spawn_task(
             run_prober(
+                get_system(self.ensemble.system),
                 self.ensemble.probe,
                 lambda: (pod.ip or "127.0.0.1", self.ensemble.client_port),
                 marker,
@@ -389,6 +391,7 @@ class ControlPlane:
         ]
         return {
             "mode": self.mode,
+            "system": self.ensemble.system,
             "namespace": self.ensemble.namespace,
             "headless_service": self.ensemble.service_name,
             "client_port": self.ensemble.client_port,

@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from peerchaos.errors import SpecError
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
+
+SYSTEM_ANNOTATION = "peerchaos.io/system"
 
 
 @dataclass(frozen=True)
 class Probe:
-    kind: str  # ruok | quorum
+    kind: str  # one of the system's readiness kinds (ZooKeeper: ruok | quorum)
     period_s: float
     timeout_s: float
     success_threshold: int
@@ -47,6 +50,7 @@ class Ensemble:
     client_port: int
     services: tuple[ServiceDef, ...]
     manual_endpoints: dict[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+    system: str = DEFAULT_SYSTEM  # which system the pods run (`peerchaos.systems`)
 
     def pod_names(self) -> list[str]:
         return [f"{self.name}-{i}" for i in range(self.replicas)]
@@ -72,12 +76,12 @@ def _one(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     return found[0]
 
 
-def _probe(template: dict[str, Any]) -> Probe:
+def _probe(template: dict[str, Any], default_kind: str) -> Probe:
     annotations = template.get("metadata", {}).get("annotations", {})
     container = template["spec"]["containers"][0]
     raw = container.get("readinessProbe", {})
     return Probe(
-        kind=annotations.get("peerchaos.io/readiness", "ruok"),
+        kind=annotations.get("peerchaos.io/readiness", default_kind),
         period_s=float(
             annotations.get("peerchaos.io/readiness-period-s", raw.get("periodSeconds", 10))
         ),
@@ -110,6 +114,10 @@ def ensemble_from_objects(objects: list[dict[str, Any]]) -> Ensemble:
     container = template["spec"]["containers"][0]
     env = {item["name"]: str(item.get("value", "")) for item in container.get("env", [])}
     ports = {p.get("name"): int(p["containerPort"]) for p in container.get("ports", [])}
+    name = (sts["metadata"].get("annotations") or {}).get(SYSTEM_ANNOTATION, DEFAULT_SYSTEM)
+    system = get_system(name)
+    system.check_container(container)
+    client_port = ports.get("client", system.spec_defaults()["client_service"]["port"])
     services = tuple(_service(obj) for obj in objects if obj.get("kind") == "Service")
     manual: dict[str, tuple[tuple[str, ...], int]] = {}
     for obj in objects:
@@ -117,10 +125,8 @@ def ensemble_from_objects(objects: list[dict[str, Any]]) -> Ensemble:
             continue
         subsets = obj.get("subsets") or [{}]
         addresses = tuple(a["ip"] for s in subsets for a in s.get("addresses", []))
-        port = int((subsets[0].get("ports") or [{"port": ports.get("client", 2181)}])[0]["port"])
+        port = int((subsets[0].get("ports") or [{"port": client_port}])[0]["port"])
         manual[obj["metadata"]["name"]] = (addresses, port)
-    if "ZOO_SERVERS" not in env:
-        raise SpecError("StatefulSet: container env lacks ZOO_SERVERS (the peer list)")
     return Ensemble(
         name=sts["metadata"]["name"],
         namespace=sts["metadata"].get("namespace", "default"),
@@ -129,8 +135,18 @@ def ensemble_from_objects(objects: list[dict[str, Any]]) -> Ensemble:
         ordered_ready=sts["spec"].get("podManagementPolicy", "OrderedReady") == "OrderedReady",
         labels=dict(template["metadata"].get("labels", {})),
         env=env,
-        probe=_probe(template),
-        client_port=ports.get("client", 2181),
+        probe=_probe(template, system.readiness_kinds[0]),
+        client_port=client_port,
         services=services,
         manual_endpoints=manual,
+        system=system.name,
     )
+
+
+def system_of(objects: list[dict[str, Any]]) -> str:
+    """The system the objects' StatefulSet names (the default when it names none)."""
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("kind") == "StatefulSet":
+            annotations = (obj.get("metadata") or {}).get("annotations") or {}
+            return str(annotations.get(SYSTEM_ANNOTATION, DEFAULT_SYSTEM))
+    return DEFAULT_SYSTEM

@@ -1,4 +1,4 @@
-"""One pod incarnation of the local runtime: a real ZooKeeper JVM with its own address.
+"""One pod incarnation of the local runtime: the system's real server with its own address.
 
 A pod owns its data dir across incarnations (the PVC), and its address and network
 namespace for one incarnation only. Its process runs in its own process group, so a
@@ -18,7 +18,8 @@ import psutil
 
 from peerchaos.runtime.local.objects import Ensemble
 from peerchaos.runtime.local.state import StateDir
-from peerchaos.zookeeper.config import PeerConfig, java_command, servers_from_env, zoo_cfg
+from peerchaos.systems import get_system
+from peerchaos.systems.base import LocalPod
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Pod:
 def hosts_file(own_ip: str, own_fqdn: str, pod: str, published: dict[str, tuple[str, ...]]) -> str:
     """The pod's /etc/hosts as the kubelet writes it: localhost and the pod's own name.
 
-    `published` adds the DNS A records (loopback mode only, where the JVM cannot be
+    `published` adds the DNS A records (loopback mode only, where a JVM cannot be
     pointed at a DNS server and reads this file instead).
     """
     lines = ["127.0.0.1\tlocalhost", f"{own_ip}\t{own_fqdn}\t{pod}"]
@@ -70,39 +71,20 @@ def resolv_conf(dns_ip: str, namespace: str) -> str:
 
 
 def prepare_files(
-    state: StateDir, ensemble: Ensemble, pod: Pod, bind_address: str | None, jvm_hosts: Path | None
+    state: StateDir, ensemble: Ensemble, pod: Pod, bind_address: str | None, hosts: Path | None
 ) -> list[str]:
-    """Write myid and zoo.cfg for this incarnation; return the JVM command line."""
-    env = ensemble.env
-    pod_dir = state.pod_dir(pod.name)
-    data_dir = pod_dir / "data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "myid").write_text(f"{pod.ordinal + 1}\n")
-    extra = tuple(env.get("ZOO_CFG_EXTRA", "").split())
-    peer = PeerConfig(
-        myid=pod.ordinal + 1,
-        servers=servers_from_env(env["ZOO_SERVERS"]),
-        tick_time_ms=int(env.get("ZOO_TICK_TIME", 2000)),
-        init_limit=int(env.get("ZOO_INIT_LIMIT", 10)),
-        sync_limit=int(env.get("ZOO_SYNC_LIMIT", 5)),
+    """Have the ensemble's system write this incarnation's files; return its command."""
+    local = LocalPod(
+        name=pod.name,
+        ordinal=pod.ordinal,
+        env=dict(ensemble.env),
         client_port=ensemble.client_port,
-        data_dir=data_dir,
+        pod_dir=state.pod_dir(pod.name),
+        tag=f"{state.root}/{pod.name}",
         bind_address=bind_address,
-        # quorumListenOnAllIPs comes from the PeerConfig itself, per network mode.
-        extra=tuple(item for item in extra if not item.startswith("quorumListenOnAllIPs")),
+        hosts_file=hosts,
     )
-    conf_dir = pod_dir / "conf"
-    conf_dir.mkdir(parents=True, exist_ok=True)
-    (conf_dir / "zoo.cfg").write_text(zoo_cfg(peer))
-    props = {"java.net.preferIPv4Stack": "true", "peerchaos.pod": f"{state.root}/{pod.name}"}
-    if env.get("PEERCHAOS_JVM_DNS"):
-        # As the StatefulSet's command does: the JVM's DNS caches are security properties.
-        security = conf_dir / "jvm-dns.security"
-        security.write_text("\n".join(env["PEERCHAOS_JVM_DNS"].split()) + "\n")
-        props["java.security.properties"] = str(security)
-    if jvm_hosts is not None:
-        props["jdk.net.hosts.file"] = str(jvm_hosts)
-    return java_command(conf_dir, env.get("JVMFLAGS", ""), props)
+    return get_system(ensemble.system).local_command(local)
 
 
 async def spawn(

@@ -1,4 +1,6 @@
-"""The readiness prober: Kubernetes probe semantics against a real ZooKeeper peer.
+"""The readiness prober: Kubernetes probe semantics against a real peer.
+
+What one attempt asks is the system's (`System.local_ready`, e.g. ZooKeeper's `ruok`).
 
 A probe runs every `period_s` after `initial_delay_s`; an attempt that takes longer
 than `timeout_s` fails. `success_threshold` consecutive successes make a not-ready pod
@@ -13,18 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from peerchaos.runtime.local.objects import Probe
-from peerchaos.zookeeper.fourletter import ask_async, parse_srvr
+from peerchaos.systems.base import System
 
 
-async def probe_once(probe: Probe, host: str, port: int, marker: Path) -> bool:
+async def probe_once(system: System, probe: Probe, host: str, port: int, marker: Path) -> bool:
     """One probe attempt: the unready marker fails it, as in the kubernetes runtime."""
     if marker.exists():
         return False
     try:
-        if probe.kind == "ruok":
-            return (await ask_async(host, port, "ruok", probe.timeout_s)).strip() == "imok"
-        role = parse_srvr(await ask_async(host, port, "srvr", probe.timeout_s))
-        return role.mode in ("leader", "follower", "standalone")
+        return await system.local_ready(probe.kind, host, port, probe.timeout_s)
     except (OSError, TimeoutError):
         return False
 
@@ -54,6 +53,7 @@ class ReadinessTracker:
 
 
 async def run_prober(
+    system: System,
     probe: Probe,
     address: Callable[[], tuple[str, int]],
     marker: Path,
@@ -66,7 +66,7 @@ async def run_prober(
     next_at = loop.time()
     while True:
         host, port = address()
-        changed = tracker.record(await probe_once(probe, host, port, marker))
+        changed = tracker.record(await probe_once(system, probe, host, port, marker))
         if changed is not None:
             on_change(changed)
         # Periods are counted from probe start to probe start, as the kubelet does.

@@ -9,16 +9,13 @@ them in one line, before anything in it is read or touched.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +26,17 @@ from peerchaos.errors import PeerchaosError, RuntimeNotRunning, UnsupportedFault
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.local import network as net
 from peerchaos.runtime.local import ownership
+from peerchaos.runtime.local.objects import system_of
 from peerchaos.runtime.local.state import StateDir
 from peerchaos.runtime.local.teardown import sweep
-from peerchaos.spec import EnsembleSpec, LocalNetwork
+from peerchaos.spec import LocalNetwork
+from peerchaos.systems import DEFAULT_SYSTEM
 
 START_TIMEOUT_S = 30.0
 
 
 class LocalRuntime:
-    """Real ZooKeeper servers on this machine with Kubernetes Service/DNS semantics."""
+    """Real servers on this machine with Kubernetes Service/DNS semantics."""
 
     name = "local"
 
@@ -54,6 +53,7 @@ class LocalRuntime:
         # A control plane with an owner tears itself down when the owner dies.
         self.owner_pid = owner_pid
         self._verified = False
+        self._system: str | None = None
 
     # -- ownership ----------------------------------------------------------------------
 
@@ -113,6 +113,16 @@ class LocalRuntime:
             return False
         return True
 
+    def system(self) -> str:
+        """The system the applied objects name (read once: the probes ask often)."""
+        if self._system is None:
+            try:
+                text = self.state.objects_file.read_text()
+                self._system = system_of(list(yaml.safe_load_all(text)))
+            except (OSError, yaml.YAMLError):
+                return DEFAULT_SYSTEM  # nothing applied (yet)
+        return self._system
+
     # -- the seam -----------------------------------------------------------------------
 
     def capabilities(self) -> Capabilities:
@@ -146,6 +156,7 @@ class LocalRuntime:
             sweep(self.state, keep_root=True)  # leftovers of an ensemble whose driver died
         self.preflight()
         write_atomic(self.state.objects_file, yaml.safe_dump_all(objects, sort_keys=False))
+        self._system = system_of(objects)
         options = {
             **self.network.model_dump(),
             "mode": mode,
@@ -298,30 +309,3 @@ class LocalRuntime:
             except PeerchaosError:
                 pass  # a dead control plane: the sweep below does its work
         return sweep(self.state)
-
-
-@contextlib.contextmanager
-def local_ensemble(
-    spec: EnsembleSpec,
-    state_dir: str | Path | None = None,
-    restart_delay_s: float = 0.3,
-    timeout_s: float = 60.0,
-) -> Iterator[LocalRuntime]:
-    """An ensemble that is up — leader elected, a write through the client Service acked —
-    for the length of a `with` block, and gone (with its temp state dir) after it."""
-    from peerchaos.ensemble import canary_write, wait_for_leader
-    from peerchaos.manifests import render
-
-    temp = None if state_dir else Path(tempfile.mkdtemp(prefix="pc-ensemble-"))
-    # A dir inside the temp one: apply creates it, with its marker.
-    root = state_dir if temp is None else temp / "state"
-    runtime = LocalRuntime(root, spec.local, restart_delay_s=restart_delay_s)
-    try:
-        runtime.apply(render(spec))
-        wait_for_leader(runtime, timeout_s)
-        canary_write(runtime, timeout_s / 2)
-        yield runtime
-    finally:
-        runtime.teardown()
-        if temp:
-            shutil.rmtree(temp, ignore_errors=True)

@@ -200,3 +200,21 @@ def log_state(event: dict[str, Any]) -> str:
             str(state), "looking"
         )
     return "syncing"  # entered, discovery or synchronization: not serving yet
+
+
+ZK_VERSION = re.compile(r"zookeeper\.version=([0-9][0-9A-Za-z.]*)")
+# The version is logged in the first lines of every start; no need to read a whole log.
+LOG_HEAD_BYTES = 64 * 1024
+
+
+def version_from_logs(peers: Path) -> str | None:
+    """The ZooKeeper version the first peer log that names one says."""
+    for log in sorted(peers.glob("*.log")) if peers.is_dir() else []:
+        try:
+            with log.open("rb") as handle:
+                head = handle.read(LOG_HEAD_BYTES).decode(errors="replace")
+        except OSError:
+            continue
+        if match := ZK_VERSION.search(head):
+            return match.group(1).rstrip(".-")
+    return None

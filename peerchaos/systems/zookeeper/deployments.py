@@ -24,23 +24,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from typing import Any
 
-MARKER = "/tmp/peerchaos-unready"
+from peerchaos.systems.base import MARKER, Found
+
 JVM_OPTION_VARIABLES = ("JVMFLAGS", "SERVER_JVMFLAGS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS")
 ALL_WORDS = "*"
-
-
-@dataclass(frozen=True)
-class Found:
-    """One value and where it was read (`env ZOO_TICK_TIME`, `--tick_time flag`, …)."""
-
-    value: Any
-    source: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "source": self.source}
 
 
 # Image defaults per deployment shape: what the server runs with when nothing is set.

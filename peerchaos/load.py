@@ -1,4 +1,4 @@
-"""The *client*: a kazoo session issuing read / write / compare-and-set, recorded as ops.
+"""The *client* process in the Jepsen sense: one op in flight, every op recorded twice.
 
 Every op is written twice — `invoke` before the request leaves, then `ok`, `fail` or
 `info` — with wall-clock and monotonic times and the worker's id. `fail` means the op
@@ -6,20 +6,20 @@ certainly did not take effect (a compare-and-set that lost); anything uncertain
 (timeout, connection loss, session expiry) is `info`, because the server may still
 apply it. Every written value is unique (`<worker>-<counter>`), so a read says which
 write it saw.
+
+`LoadWorker` holds what every system's client shares — the op mix, the open-loop
+schedule, the history, the final reads; a system's client (`System.load_worker_class`)
+subclasses it and implements `connect`, `read`, `write`, `cas` and `close` against its
+own server, recording each op with `_record`.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
-
-from kazoo.client import KazooClient
-from kazoo.exceptions import BadVersionError, KazooException, NodeExistsError, NoNodeError
-from kazoo.retry import KazooRetry
 
 from peerchaos.events import JsonlAppender
 
@@ -59,7 +59,10 @@ class WorkerStats:
 
 
 class LoadWorker:
-    """One client process in the Jepsen sense: at most one op in flight."""
+    """One client process: at most one op in flight. Subclasses talk to a server.
+
+    `share`, when given, is the first process of the same worker: the others use its
+    session (a subclass reads `share`'s connection) and its history file."""
 
     def __init__(
         self,
@@ -85,21 +88,29 @@ class LoadWorker:
         self.known: dict[str, tuple[Any, int]] = {}  # key -> (value, version) last seen
         self.stats = WorkerStats()
         self._stop = threading.Event()
-        logging.getLogger("kazoo").setLevel(logging.CRITICAL)
-        # Reconnect quickly and forever: the history must cover the whole fault.
-        retry = KazooRetry(max_tries=-1, delay=0.02, backoff=1.5, max_delay=0.25)
-        self.zk = (
-            KazooClient(
-                hosts=hosts,
-                timeout=profile.session_timeout_s,
-                connection_retry=retry,
-                command_retry=None,
-            )
-            if share is None
-            else share.zk
-        )
 
-    # -- recording ---------------------------------------------------------------
+    # -- what a system's client implements ---------------------------------------------
+
+    def connect(self, timeout_s: float = 30.0) -> None:
+        """Open the session and create every key of the profile (absent keys read None)."""
+        raise NotImplementedError
+
+    def read(self, key: str, final: bool = False) -> bool:
+        """Read `key` (recorded, `final` marked); True when the read was acknowledged."""
+        raise NotImplementedError
+
+    def write(self, key: str) -> None:
+        """Write a fresh unique value (`_next_value`) to `key`, recorded."""
+        raise NotImplementedError
+
+    def cas(self, key: str) -> None:
+        """Compare-and-set `key` from the value last seen (`known`) to a fresh one."""
+        raise NotImplementedError
+
+    def close_session(self) -> None:
+        """Close the connection this worker owns (never raises)."""
+
+    # -- recording ---------------------------------------------------------------------
 
     def _record(self, kind: str, f: str, key: str, value: Any, **extra: Any) -> None:
         record = {"type": kind, "f": f, "key": key, "value": value, "process": self.worker_id}
@@ -109,73 +120,11 @@ class LoadWorker:
             setattr(self.stats, kind, getattr(self.stats, kind) + 1)
             self.stats.by_f[f"{f}:{kind}"] = self.stats.by_f.get(f"{f}:{kind}", 0) + 1
 
-    def _wait(self, async_result: Any) -> Any:
-        return async_result.get(timeout=self.profile.op_timeout_s)
-
-    # -- operations ----------------------------------------------------------------
-
-    def read(self, key: str, final: bool = False) -> bool:
-        extra = {"final": True} if final else {}
-        self._record("invoke", "read", key, None, **extra)
-        try:
-            data, stat = self._wait(self.zk.get_async(key))
-        except NoNodeError:
-            self._record("ok", "read", key, None, version=None, **extra)
-            return True
-        except (KazooException, Exception) as error:  # timeouts come as handler exceptions
-            self._record("info", "read", key, None, error=type(error).__name__, **extra)
-            return False
-        value = data.decode() if data else None
-        self.known[key] = (value, stat.version)
-        self._record("ok", "read", key, value, version=stat.version, **extra)
-        return True
-
-    def write(self, key: str) -> None:
-        value = self._next_value()
-        self._record("invoke", "write", key, value)
-        try:
-            stat = self._wait(self.zk.set_async(key, value.encode()))
-        except (KazooException, Exception) as error:
-            self._record("info", "write", key, value, error=type(error).__name__)
-            self.known.pop(key, None)
-            return
-        self.known[key] = (value, stat.version)
-        self._record("ok", "write", key, value, version=stat.version)
-
-    def cas(self, key: str) -> None:
-        if key not in self.known:
-            self.read(key)  # learn a (value, version) to compare against
-            return
-        expected, version = self.known[key]
-        new = self._next_value()
-        self._record("invoke", "cas", key, [expected, new])
-        try:
-            stat = self._wait(self.zk.set_async(key, new.encode(), version=version))
-        except BadVersionError:
-            self._record("fail", "cas", key, [expected, new], error="BadVersionError")
-            self.known.pop(key, None)
-            return
-        except (KazooException, Exception) as error:
-            self._record("info", "cas", key, [expected, new], error=type(error).__name__)
-            self.known.pop(key, None)
-            return
-        self.known[key] = (new, stat.version)
-        self._record("ok", "cas", key, [expected, new], version=stat.version)
-
     def _next_value(self) -> str:
         self.counter += 1
         return f"{self.worker_id}-{self.counter}"
 
-    # -- life cycle ------------------------------------------------------------------
-
-    def connect(self, timeout_s: float = 30.0) -> None:
-        self.zk.start(timeout=timeout_s)
-        for path in self.profile.key_paths():
-            try:
-                self.zk.ensure_path(self.profile.root)
-                self.zk.create(path, b"")
-            except NodeExistsError:
-                pass
+    # -- life cycle --------------------------------------------------------------------
 
     def run(self) -> None:
         """Issue ops until `stop()`; open loop at `rate`, or back to back when rate is 0."""
@@ -215,8 +164,4 @@ class LoadWorker:
         if not self.owner:
             return
         self.history.close()
-        try:
-            self.zk.stop()
-            self.zk.close()
-        except Exception:
-            pass  # closing a session that is already gone
+        self.close_session()

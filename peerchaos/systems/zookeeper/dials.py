@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from peerchaos.measure.dnstruth import Truth
-from peerchaos.measure.effects import jvm_caches
+from peerchaos.systems.zookeeper.settings import jvm_caches
 
 FAILED = ("failed", "timeout")
 CNX_TIMEOUT_S = 5.0  # zookeeper.cnxTimeout: how long an election connection attempt waits

@@ -24,7 +24,7 @@ from typing import Any
 
 from peerchaos.measure.dnstruth import Truth
 from peerchaos.measure.roles import majority
-from peerchaos.zookeeper.dials import dead_peer_timeouts, short_name, stale_addresses
+from peerchaos.systems.zookeeper.dials import dead_peer_timeouts, short_name, stale_addresses
 
 
 def leader_timeouts(

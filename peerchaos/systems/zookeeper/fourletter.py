@@ -77,3 +77,14 @@ def role(host: str, port: int, timeout_s: float = 1.0) -> ServerRole:
         return parse_srvr(ask(host, port, "srvr", timeout_s))
     except OSError:
         return ServerRole("unreachable")
+
+
+def answering_server_id(host: str, port: int, timeout_s: float = 2.0) -> int | None:
+    """The myid of the server that answers `conf` on a fresh connection (a Service's
+    virtual IP picks one); None when nothing answers or the answer names none."""
+    try:
+        reply = ask(host, port, "conf", timeout_s=timeout_s)
+    except OSError:
+        return None
+    ids = [line.split("=", 1)[1] for line in reply.splitlines() if line.startswith("serverId=")]
+    return int(ids[0]) if ids and ids[0].strip().isdigit() else None

@@ -1,1 +1,0 @@
-"""The *db*: ZooKeeper's configuration, its four-letter-word interface and its logs."""
