@@ -7,7 +7,11 @@ becomes a `fault` event with `source: "external"`, measured like any trial:
 - `kill`: a pod's process exited or the pod was deleted (local: the container exit the
   control plane saw; Kubernetes: the pod gone from the API, or its deletion timestamp);
 - `restart`: a container restarted in place (Kubernetes: its restart count grew);
-- `unready`: a ready pod's readiness flipped while it kept running (the endpoint went).
+- `unready`: a ready pod's readiness flipped while it kept running (the endpoint went),
+  outside the recovery from a peerchaos fault — from the fault until every pod is ready
+  again after it (a readiness probe that asks for a quorum, etcd's `/health` or
+  ZooKeeper's `quorum`, fails on every member while an election runs: a consequence of
+  the fault, not a new one).
 `t_fault` is the earliest moment the ground truth shows it, and `observed_by` says which.
 """
 
@@ -82,10 +86,14 @@ def external_faults(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for e in events:  # readiness as the observers found it at their start
         if e["kind"] == "observe_start" and e.get("cluster"):
             ready.update({p["name"]: bool(p.get("ready")) for p in e["cluster"].get("pods") or []})
+    recovery = _Recovery()
     for e in events:
+        if e["kind"] == "fault" and e.get("source") != "external":
+            recovery.fault()
         if e.get("source") != "runtime" or not e.get("pod"):
             continue
         pod, t = str(e["pod"]), e["t"]
+        recovery.seen(e["kind"], ready, pod)
         if e["kind"] == "pod_ready":
             ready[pod] = True
             continue
@@ -100,9 +108,35 @@ def external_faults(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 found.append(_fault("restart", e, "container restart count grew"))
         elif e["kind"] == "pod_unready":
             was_ready, ready[pod] = ready.get(pod, False), False
-            if inside and was_ready and not _explained_unready(pod, t, events):
+            explained = recovery.explains() or _explained_unready(pod, t, events)
+            if inside and was_ready and not explained:
                 found.append(_fault("unready", e, "readiness failed: endpoint removed"))
     return found
+
+
+class _Recovery:
+    """Whether the ensemble is still recovering from a peerchaos fault: from the fault
+    until every pod is ready again after some pod was not."""
+
+    def __init__(self) -> None:
+        self.recovering = False
+        self.dipped = False
+
+    def fault(self) -> None:
+        self.recovering, self.dipped = True, False
+
+    def seen(self, kind: str, ready: dict[str, bool], pod: str) -> None:
+        if not self.recovering:
+            return
+        if kind in ("pod_exited", "container_restarted", "pod_unready"):
+            self.dipped = True
+        elif kind == "pod_ready" and self.dipped and all(
+            state or name == pod for name, state in ready.items()
+        ):
+            self.recovering = False
+
+    def explains(self) -> bool:
+        return self.recovering
 
 
 def _fault(kind: str, seen: dict[str, Any], observed_by: str) -> dict[str, Any]:

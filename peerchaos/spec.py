@@ -31,6 +31,7 @@ from peerchaos.specnet import (  # noqa: F401 (the spec's local networks, re-exp
 )
 from peerchaos.strict import Strict, first_error_line
 from peerchaos.systems import DEFAULT_SYSTEM, get_system, unavailable_reason
+from peerchaos.systems.etcd.settings import EtcdSettings
 from peerchaos.systems.zookeeper.settings import ZooKeeperSettings
 from peerchaos.yamlfile import read_yaml
 
@@ -76,11 +77,13 @@ class ReadinessProbe(Strict):
 
 
 class HeadlessService(Strict):
-    """The peers' Service; its defaults are the system's (ZooKeeper: zk-hs, 2888, 3888)."""
+    """The peers' Service; its defaults are the system's (ZooKeeper: zk-hs, 2888, 3888;
+    etcd: etcd-hs, 2380 and no second port)."""
 
     name: str
     server_port: int = Field(ge=1, le=65535)
-    leader_election_port: int = Field(ge=1, le=65535)
+    # A second peer port, for a system that has one (ZooKeeper's election port).
+    leader_election_port: int | None = Field(None, ge=1, le=65535)
 
     _name = field_validator("name")(_check_dns_label)
 
@@ -143,6 +146,7 @@ class EnsembleSpec(Strict):
     local: LocalNetwork = LocalNetwork()
     # Each system's own settings, in its group.
     zookeeper: ZooKeeperSettings = ZooKeeperSettings()
+    etcd: EtcdSettings = EtcdSettings()
 
     _labels = field_validator("name", "namespace")(_check_dns_label)
 
@@ -183,7 +187,9 @@ class EnsembleSpec(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> EnsembleSpec:
         self.local.check_room(self.replicas)
-        kinds = get_system(self.system).readiness_kinds
+        system = get_system(self.system)
+        system.check_spec(self)
+        kinds = system.readiness_kinds
         if self.readiness_probe.kind not in kinds:
             raise ValueError(
                 f"readiness_probe.kind {self.readiness_probe.kind!r} is not one of "

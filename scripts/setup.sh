@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Install what peerchaos needs on a fresh Debian/Ubuntu machine (as root), idempotently:
-# ZooKeeper (OpenJDK comes with it), iproute2 and iptables for pod networks and
-# partitions, dnsutils for dig, Prometheus and its Pushgateway (the export tests start both
-# on loopback), and the Python package with its test extras in .venv.
+# ZooKeeper (OpenJDK comes with it), etcd (Debian's etcd-server, 3.4), iproute2 and
+# iptables for pod networks and partitions, dnsutils for dig, Prometheus and its
+# Pushgateway (the export tests start both on loopback), and the Python package with its
+# test extras in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 [ -e /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 [ -e /usr/share/java/slf4j-simple.jar ] || need+=(libslf4j-java)
+[ -x /usr/bin/etcd ] || need+=(etcd-server)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v dig >/dev/null || need+=(dnsutils)

@@ -74,6 +74,25 @@ def test_readiness_flips_count_only_when_no_peerchaos_fault_holds() -> None:
     assert (restart["fault"], restart["pod"]) == ("restart", "zk-0")
 
 
+def test_readiness_lost_by_the_others_during_a_peerchaos_faults_recovery_is_its_own() -> None:
+    # etcd's /health (and ZooKeeper's `quorum` probe) fails on every member while no
+    # leader is known: the survivors' flips during the election follow the kill.
+    pods = ("etcd-0", "etcd-1", "etcd-2")
+    events = [START, *(rt(-4, "pod_ready", pod=p) for p in pods)]
+    events += [
+        rt(0, "fault", fault="kill", pod="etcd-1", t_fault=T),
+        rt(0.01, "pod_exited", pod="etcd-1"),
+        rt(1.3, "pod_unready", pod="etcd-0"),
+        rt(1.3, "pod_unready", pod="etcd-2"),
+        rt(1.4, "pod_ready", pod="etcd-0"),
+        rt(1.4, "pod_ready", pod="etcd-2"),
+        rt(2.0, "pod_ready", pod="etcd-1"),  # every pod ready again: recovered
+        rt(5.0, "pod_unready", pod="etcd-0"),  # after the recovery: someone else's
+    ]
+    (fault,) = external_faults(events)
+    assert (fault["fault"], fault["pod"], fault["t_fault"]) == ("unready", "etcd-0", T + 5)
+
+
 def test_an_external_kill_is_measured_like_any_trial() -> None:
     roles = [
         {"t": T - 1, "kind": "role", "pod": p, "mode": m, "epoch": 1, "source": "role-probe"}

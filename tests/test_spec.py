@@ -40,12 +40,17 @@ BAD_SPECS = [
         {"namespace": "-ns"},
         "namespace: must be a lowercase RFC 1123 label such as 'zk' (got '-ns')",
     ),
-    # The system seam: a known system not available yet, an unknown one, not a name.
+    # The system seam: an unknown system, not a name, a setting of the system's group.
+    ({"system": "mysql"}, "system: must be one of zookeeper, etcd (got 'mysql')"),
     (
-        {"system": "etcd"},
-        "system: not yet available in this peerchaos (available: zookeeper) (got 'etcd')",
+        {"system": "etcd", "etcd": {"heartbeat_interval_ms": 300}},
+        "etcd: election_timeout_ms (1000) must be at least 5 x heartbeat_interval_ms (300), "
+        "as etcd requires",
     ),
-    ({"system": "mysql"}, "system: must be one of zookeeper (got 'mysql')"),
+    (
+        {"system": "zookeeper", "headless_service": {"leader_election_port": None}},
+        "(top level): headless_service.leader_election_port is required for zookeeper",
+    ),
     ({"system": 3}, "system: must be a string (got 3)"),
     ({"replicas": 12}, "replicas: must be at most 9 (got 12)"),
     ({"replicas": 0}, "replicas: must be at least 1 (got 0)"),
@@ -138,7 +143,7 @@ BAD_SPECS = [
     # ReadinessProbe
     (
         {"readiness_probe": {"kind": "tcp"}},
-        "readiness_probe.kind: must be 'ruok' or 'quorum' (got 'tcp')",
+        "readiness_probe.kind: must be 'ruok', 'quorum' or 'health' (got 'tcp')",
     ),
     (
         {"readiness_probe": {"period_s": 0}},

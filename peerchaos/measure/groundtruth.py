@@ -40,8 +40,10 @@ def log_lanes(
     lanes = {}
     for pod, items in changes.items():
         lane: list[tuple[float, str]] = []
-        # At equal times the runtime's record (0) goes first, the log's state after it.
-        for t, _, state in sorted(items):
+        # At equal times the runtime's record (0) goes first, the log's states after it
+        # in the log's own order (a stable sort: etcd logs `became follower` and
+        # `elected leader` in the same millisecond).
+        for t, _, state in sorted(items, key=lambda item: (item[0], item[1])):
             if not lane or lane[-1][1] != state:
                 lane.append((t, state))
         lanes[pod] = lane

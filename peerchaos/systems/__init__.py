@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 DEFAULT_SYSTEM = "zookeeper"
 # Each available system: the module holding its `SYSTEM`.
-MODULES = {"zookeeper": "peerchaos.systems.zookeeper.system"}
+MODULES = {
+    "zookeeper": "peerchaos.systems.zookeeper.system",
+    "etcd": "peerchaos.systems.etcd.system",
+}
 # What a spec may name; a known system that is not available is refused in one line.
 KNOWN = ("zookeeper", "etcd")
 

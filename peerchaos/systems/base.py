@@ -13,6 +13,8 @@ Identity and spec
   `headless_service` (`name`, `server_port`, `leader_election_port`), `client_service`
   (`name`, `port`), `readiness_probe.kind`. A spec's own values win.
 - `readiness_kinds`: what `readiness_probe.kind` may be (the first is the default).
+- `check_spec(spec)`: raise ValueError (one line) for a spec it cannot run (e.g. a
+  missing peer port).
 - `settings(spec: dict) -> dict`: its settings from a spec dump (`meta.json`'s `spec`),
   the group's values or, for a run recorded before the group existed, the top-level keys.
 
@@ -30,6 +32,8 @@ Kubernetes objects and processes
   `pod.pod_dir` and return the command the local runtime spawns for it.
 - `async local_ready(kind, host, port, timeout_s) -> bool`: one local readiness attempt of
   that kind (the runtime checks the unready marker first); raises nothing.
+- `local_network_modes`: the local runtime's network modes it runs in (a process that
+  resolves only through resolv.conf needs `netns`).
 - `local_checks(files: Path | None) -> list[doctor.Check]`: what the machine needs to
   run it locally (`peerchaos doctor`); `files` overrides where its jars/binaries live.
 
@@ -175,6 +179,8 @@ class System(ABC):
     vote_phrase: str = "each peer's own vote"
     dns_cache_setting: str | None = None
     dns_cache_phrase: str = "the peers' DNS cache"
+    # The local runtime's network modes it can run in (`local.mode`).
+    local_network_modes: tuple[str, ...] = ("netns", "loopback")
     attach_setting_names: tuple[str, ...] = ()
     attach_defaults: dict[str, Any] = {}
     attach_hint: str = ""
@@ -183,6 +189,10 @@ class System(ABC):
 
     @abstractmethod
     def spec_defaults(self) -> dict[str, Any]: ...
+
+    def check_spec(self, spec: EnsembleSpec) -> None:
+        """Raise ValueError (one line) for a spec this system cannot run."""
+        return  # by default, every spec the generic checks accept
 
     def settings(self, spec: dict[str, Any]) -> dict[str, Any]:
         group = spec.get(self.name)

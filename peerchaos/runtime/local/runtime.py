@@ -30,7 +30,7 @@ from peerchaos.runtime.local.objects import system_of
 from peerchaos.runtime.local.state import StateDir
 from peerchaos.runtime.local.teardown import sweep
 from peerchaos.spec import LocalNetwork
-from peerchaos.systems import DEFAULT_SYSTEM
+from peerchaos.systems import DEFAULT_SYSTEM, get_system
 
 START_TIMEOUT_S = 30.0
 
@@ -147,6 +147,12 @@ class LocalRuntime:
     def apply(self, objects: list[dict[str, Any]]) -> None:
         """Start the control plane for these objects; returns once it serves requests."""
         mode = net.resolve_mode(self.network.mode)
+        system = get_system(system_of(objects))
+        if mode not in system.local_network_modes:
+            raise UsageError(
+                f"local.mode {mode}: {system.title} runs only in "
+                f"{' or '.join(system.local_network_modes)} mode here (netns needs root and ip)"
+            )
         self.claim()
         if self.is_up():
             raise UsageError(

@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from peerchaos.measure.dnstruth import Truth
-from peerchaos.measure.roles import majority
+from peerchaos.systems.quorum import waited_for_victim
 from peerchaos.systems.zookeeper.dials import dead_peer_timeouts, short_name, stale_addresses
 
 
@@ -54,34 +54,6 @@ def leader_timeouts(
             }
         )
     return found
-
-
-def waited_for_victim(
-    elected: dict[str, Any], victims: list[str], replicas: int, re_elected: bool
-) -> list[dict[str, Any]]:
-    quorum = list(elected.get("quorum") or [])
-    if elected.get("leader") is None or not victims:
-        return []
-    back = [v for v in victims if v in quorum]
-    without = [p for p in quorum if p not in victims]
-    if not back or len(without) >= majority(replicas):
-        return []
-    others = ", ".join(p for p in quorum if p != elected["leader"])
-    how = "it was elected again" if re_elected else f"{elected['leader']} leads"
-    return [
-        {
-            "kind": "waited_for_victim",
-            "leader": elected["leader"],
-            "victims": back,
-            "quorum": quorum,
-            "at_s": elected["s"],
-            "text": (
-                f"the new quorum ({elected['leader']} with {others}) formed only once the "
-                f"killed {', '.join(back)} was back, {elected['s']:.2f} s after the fault "
-                f"({how}); the surviving peers alone could not form one"
-            ),
-        }
-    ]
 
 
 LATE_TO_LOOK_S = 1.0

@@ -48,6 +48,10 @@ class ZooKeeper(System):
             for key, value in settings.SPEC_DEFAULTS.items()
         }
 
+    def check_spec(self, spec: EnsembleSpec) -> None:
+        if spec.headless_service.leader_election_port is None:
+            raise ValueError("headless_service.leader_election_port is required for zookeeper")
+
     # -- objects and processes (manifests.py, localpod.py, doctor.py) ------------------
 
     def peer_ports(self, spec: EnsembleSpec) -> list[tuple[str, int]]:

@@ -1,0 +1,138 @@
+"""What held an etcd election up, named from the members' own logs.
+
+- `election_timeout`: no member campaigned before its election timeout ran out — Raft
+  waits for a missed heartbeat for a randomised 1x-2x `election_timeout_ms` before a
+  follower starts an election; the first `is starting a new election` after the fault;
+- `split_vote`: two or more members campaigned in the same term and none won it, so
+  each waited out another randomised timeout;
+- `disruptive_rejoin`: a leader stepped down to a higher term a rejoining member brought
+  (a partitioned member's term grows while it campaigns alone; pre-vote, off in etcd
+  3.4, prevents this);
+- `waited_for_victim` (shared): the new quorum formed only once the killed member was
+  back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peerchaos.measure.dnstruth import Truth
+from peerchaos.systems.quorum import waited_for_victim
+
+
+def _campaigns(events: list[dict[str, Any]], t_fault: float, until: float) -> list[dict]:
+    return [e for e in events if e["kind"] == "campaign" and t_fault < e["t"] <= until]
+
+
+def election_timeout(
+    events: list[dict[str, Any]], t_fault: float, until: float, spec: dict[str, Any]
+) -> list[dict[str, Any]]:
+    campaigns = _campaigns(events, t_fault, until)
+    if not campaigns:
+        return []
+    first = campaigns[0]
+    timeout = spec.get("election_timeout_ms", 1000)
+    heartbeat = spec.get("heartbeat_interval_ms", 100)
+    waited = first["t"] - t_fault
+    return [
+        {
+            "kind": "election_timeout",
+            "peer": first["pod"],
+            "term": first["term"],
+            "at_s": waited,
+            "election_timeout_ms": timeout,
+            "text": (
+                f"{first['pod']} was the first to campaign, {waited:.2f} s after the fault: "
+                f"a follower waits out its election timeout ({timeout} ms, randomised up to "
+                f"2x; heartbeat {heartbeat} ms) before it starts an election"
+            ),
+        }
+    ]
+
+
+def split_votes(events: list[dict[str, Any]], t_fault: float, until: float) -> list[dict]:
+    won = {e["term"] for e in events if e["kind"] == "peer_state" and e["state"] == "leader"}
+    by_term: dict[int, list[str]] = {}
+    for e in _campaigns(events, t_fault, until):
+        # A member at term N campaigns for term N+1.
+        pods = by_term.setdefault(e["term"] + 1, [])
+        if e["pod"] not in pods:
+            pods.append(e["pod"])
+    return [
+        {
+            "kind": "split_vote",
+            "term": term,
+            "peers": pods,
+            "text": (
+                f"the vote split at term {term}: {', '.join(pods)} campaigned at once and "
+                "none won a majority, so each waited out another randomised election timeout"
+            ),
+        }
+        for term, pods in sorted(by_term.items())
+        if len(pods) >= 2 and term not in won
+    ]
+
+
+def disruptive_rejoins(
+    events: list[dict[str, Any]], t_fault: float, until: float, victims: list[str]
+) -> list[dict[str, Any]]:
+    """A leader stepping down to a higher term that a victim brought back campaigning."""
+    found = []
+    leading: dict[str, int] = {}  # pod -> the term it leads
+    for e in events:
+        if e["kind"] != "peer_state" or e["t"] > until:
+            continue
+        pod = e["pod"]
+        if e["state"] == "leader":
+            leading[pod] = e["term"]
+            continue
+        led = leading.pop(pod, None)
+        if led is None or e["t"] <= t_fault or e["term"] <= led:
+            continue
+        rejoined = [
+            c
+            for c in events
+            if c["kind"] == "campaign"
+            and c["pod"] in victims
+            and c["pod"] != pod
+            and c["term"] + 1 >= e["term"]
+            and c["t"] <= e["t"]
+        ]
+        if not rejoined:
+            continue
+        who = rejoined[-1]["pod"]
+        found.append(
+            {
+                "kind": "disruptive_rejoin",
+                "peer": pod,
+                "by": who,
+                "term": e["term"],
+                "at_s": e["t"] - t_fault,
+                "text": (
+                    f"the leader {pod} stepped down at term {e['term']}, "
+                    f"{e['t'] - t_fault:.2f} s after the fault: {who} came back with the "
+                    "higher term it reached campaigning alone (pre-vote is off)"
+                ),
+            }
+        )
+    return found
+
+
+def trial_causes(
+    truth_events: list[dict[str, Any]],
+    truth: Truth | None,
+    t_fault: float,
+    until: float,
+    spec: dict[str, Any],
+    elected: dict[str, Any],
+    victims: list[str],
+    replicas: int,
+    re_elected: bool,
+    runtime_events: list[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    found = election_timeout(truth_events, t_fault, until, spec)
+    found += split_votes(truth_events, t_fault, until)
+    if not spec.get("pre_vote"):
+        found += disruptive_rejoins(truth_events, t_fault, until, victims)
+    found += waited_for_victim(elected, victims, replicas, re_elected)
+    return found

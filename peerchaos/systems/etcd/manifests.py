@@ -1,0 +1,38 @@
+"""etcd's part of the rendered objects: its container and its one peer port.
+
+The template (`manifests/container.yaml.j2`, data beside this module) renders to one
+mapping, which `peerchaos.manifests` puts into the StatefulSet's pod template.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import yaml
+
+from peerchaos.systems.base import MARKER
+
+if TYPE_CHECKING:
+    from peerchaos.spec import EnsembleSpec
+
+TEMPLATES = Path(__file__).parent / "manifests"
+
+
+def peer_ports(spec: EnsembleSpec) -> list[tuple[str, int]]:
+    """Raft's peer port (2380): members replicate and vote over it."""
+    return [("peer", spec.headless_service.server_port)]
+
+
+def container(spec: EnsembleSpec) -> dict[str, Any]:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    text = environment.get_template("container.yaml.j2").render(
+        spec=spec, etcd=spec.etcd, peer_ports=peer_ports(spec), marker=MARKER
+    )
+    return yaml.safe_load(text)
