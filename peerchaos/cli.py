@@ -27,7 +27,7 @@ from peerchaos.manifests import render, to_yaml
 from peerchaos.runtime.local.ownership import DEFAULT_STATE_DIR
 from peerchaos.runtime.local.runtime import LocalRuntime
 from peerchaos.spec import load_spec
-from peerchaos.systems import get_system
+from peerchaos.systems import DEFAULT_SYSTEM, available, get_system
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 # Piped into a file or CI log, tables get room for full DNS names instead of ellipses.
@@ -385,11 +385,19 @@ def check(run_dir: Path, full: bool) -> None:
 
 @main.command()
 @one_line_errors
-def doctor() -> None:
+@click.option(
+    "--system",
+    "system_name",
+    type=click.Choice(available()),
+    default=DEFAULT_SYSTEM,
+    show_default=True,
+    help="The system whose local needs to check.",
+)
+def doctor(system_name: str) -> None:
     """What this machine needs for the local runtime, and how to install what is missing."""
     from peerchaos.doctor import diagnose, format_checks, ready
 
-    checks = diagnose()
+    checks = diagnose(system=system_name)
     click.echo(format_checks(checks))
     sys.exit(0 if ready(checks) else 1)
 

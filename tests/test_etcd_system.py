@@ -143,6 +143,12 @@ def test_causes_name_the_election_timeout_and_a_split_vote() -> None:
         _state(15.0, "etcd-1", "no-leader", 8),
     ]
     deposed = causes.disruptive_rejoins(rejoin, 10.0, 20.0, ["etcd-2"])
+    # A lone member behind a partition campaigning seconds after the others: no split.
+    lone = [
+        {"t": 11.0, "pod": "etcd-2", "kind": "campaign", "member": "c", "term": 8},
+        {"t": 14.0, "pod": "etcd-0", "kind": "campaign", "member": "a", "term": 8},
+    ]
+    assert causes.split_votes(lone, 10.0, 20.0, spec) == []
     assert [(c["peer"], c["by"], c["term"]) for c in deposed] == [("etcd-1", "etcd-2", 8)]
 
 
@@ -194,3 +200,39 @@ def test_attach_recognises_an_etcd_statefulset_and_reads_its_options() -> None:
         "env": [{"name": "ETCD_LISTEN_CLIENT_URLS", "value": "https://0.0.0.0:2379"}],
     }
     assert ETCD.attach_findings(tls, {}, "here").problems[0].startswith("here: etcd serves TLS")
+
+
+def test_the_kubernetes_runtime_runs_etcd_faults_through_its_container(tmp_path: Path) -> None:
+    """The etcd StatefulSet on the test API server: the pods, an unready marker, a pause
+    of the etcd process (its pattern), a kill — the same runtime, through the seam."""
+    from peerchaos import nemesis
+    from peerchaos.runtime.kubernetes.runtime import KubernetesRuntime
+
+    from fake_apiserver import FakeApiServer
+
+    spec = _spec(namespace="chaos")
+    with FakeApiServer() as fake:
+        fake.cluster.add_namespace("chaos", {"peerchaos.io/allow": "true"})
+        runtime = KubernetesRuntime(spec, tmp_path / "state", host=fake.url)
+        runtime.apply(render(spec))
+        try:
+            assert runtime.wait_ready(10) >= 0
+            assert [p.name for p in runtime.pods()] == ["etcd-0", "etcd-1", "etcd-2"]
+            assert runtime.client_service_address()[1] == 2379
+            runtime.make_unready("etcd-0")
+            runtime.pause("etcd-2")
+            pods = fake.cluster.pods
+            assert pods[("chaos", "etcd-0")].marker and pods[("chaos", "etcd-2")].paused
+            assert (
+                f"grep -aq '{ETCD.server_process_pattern}'"
+                in pods[("chaos", "etcd-2")].execs[0][-1]
+            )
+            execs = [r for r in fake.cluster.requests if r.path.endswith("/exec")]
+            assert {r.query.get("container", [None])[0] for r in execs} == {"etcd"}
+            done = nemesis.heal_everything(runtime)
+            assert "made etcd-0 ready" in done and "resumed etcd-2" in done
+            runtime.kill("etcd-1")
+            deletes = [r.path for r in fake.cluster.requests if r.method == "DELETE"]
+            assert deletes == ["/api/v1/namespaces/chaos/pods/etcd-1"]
+        finally:
+            runtime.teardown()

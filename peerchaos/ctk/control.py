@@ -65,6 +65,8 @@ def before_experiment_control(
         except ActivityFailed as error:
             raise InterruptExecution(f"deploy: {error}") from None
         logger.info(f"peerchaos: bootstrap: {result}")
+        if isinstance(result, dict) and result.get("leader") is None:
+            session.notes["never_healthy"] = "the bootstrap elected no leader"
         return
     if session.config.deploy not in ("true", "attach"):
         return
@@ -240,8 +242,11 @@ def finish_observation(session: sessions.Session, status: str = "completed") -> 
         return
     if session.runtime.is_up():
         try:
-            nemesis.heal_everything(session.runtime)
-            nemesis.wait_healthy(session.runtime, 60)
+            healed = nemesis.heal_everything(session.runtime)
+            # Recovery before the final reads — unless the ensemble never was healthy (a
+            # bootstrap that deadlocked) and no fault of ours is there to heal.
+            if healed or session.trials or not session.notes.get("never_healthy"):
+                nemesis.wait_healthy(session.runtime, 60)
         except PeerchaosError as error:
             logger.warning(f"peerchaos: {error}")
     try:

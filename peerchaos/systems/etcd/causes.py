@@ -50,27 +50,40 @@ def election_timeout(
     ]
 
 
-def split_votes(events: list[dict[str, Any]], t_fault: float, until: float) -> list[dict]:
+def split_votes(
+    events: list[dict[str, Any]], t_fault: float, until: float, spec: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Members campaigning for the same term within one election timeout of each other,
+    and nobody winning that term (a lone member campaigning behind a partition, seconds
+    apart from the others, is no split)."""
     won = {e["term"] for e in events if e["kind"] == "peer_state" and e["state"] == "leader"}
-    by_term: dict[int, list[str]] = {}
+    within = spec.get("election_timeout_ms", 1000) / 1000.0
+    by_term: dict[int, list[dict[str, Any]]] = {}
     for e in _campaigns(events, t_fault, until):
-        # A member at term N campaigns for term N+1.
-        pods = by_term.setdefault(e["term"] + 1, [])
-        if e["pod"] not in pods:
-            pods.append(e["pod"])
-    return [
-        {
-            "kind": "split_vote",
-            "term": term,
-            "peers": pods,
-            "text": (
-                f"the vote split at term {term}: {', '.join(pods)} campaigned at once and "
-                "none won a majority, so each waited out another randomised election timeout"
-            ),
-        }
-        for term, pods in sorted(by_term.items())
-        if len(pods) >= 2 and term not in won
-    ]
+        by_term.setdefault(e["term"] + 1, []).append(e)  # at term N it runs for N+1
+    found = []
+    for term, campaigns in sorted(by_term.items()):
+        if term in won:
+            continue
+        first = campaigns[0]
+        together = [c["pod"] for c in campaigns if c["t"] - first["t"] <= within]
+        pods = list(dict.fromkeys(together))
+        if len(pods) < 2:
+            continue
+        found.append(
+            {
+                "kind": "split_vote",
+                "term": term,
+                "peers": pods,
+                "at_s": first["t"] - t_fault,
+                "text": (
+                    f"the vote split at term {term}: {', '.join(pods)} campaigned at once "
+                    f"({first['t'] - t_fault:.2f} s after the fault) and none won a "
+                    "majority, so each waited out another randomised election timeout"
+                ),
+            }
+        )
+    return found
 
 
 def disruptive_rejoins(
@@ -131,7 +144,7 @@ def trial_causes(
     runtime_events: list[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     found = election_timeout(truth_events, t_fault, until, spec)
-    found += split_votes(truth_events, t_fault, until)
+    found += split_votes(truth_events, t_fault, until, spec)
     if not spec.get("pre_vote"):
         found += disruptive_rejoins(truth_events, t_fault, until, victims)
     found += waited_for_victim(elected, victims, replicas, re_elected)
