@@ -59,6 +59,20 @@ def _state_at(lane: list[tuple[float, str]], t: float) -> str | None:
     return state
 
 
+def _newest_leader(
+    lanes: dict[str, list[tuple[float, str]]], pods: set[str], t: float
+) -> str | None:
+    """The pod that most recently became leader at or before `t`."""
+    newest: tuple[float, str] | None = None
+    for pod in pods:
+        for at, state in lanes[pod]:
+            if at > t:
+                break
+            if state == "leader" and (newest is None or at >= newest[0]):
+                newest = (at, pod)
+    return newest[1] if newest else None
+
+
 def log_redundancy(
     lanes: dict[str, list[tuple[float, str]]],
     pods: set[str],
@@ -79,6 +93,12 @@ def log_redundancy(
     dipped, full = False, None
     for t in [t_fault, *times]:
         states = {pod: _state_at(lanes[pod], t) for pod in pods}
+        # An old leader cut off from the others still logs itself leader until it steps
+        # down: only the newest leader serves.
+        newest = _newest_leader(lanes, pods, t)
+        states = {
+            p: "stale-leader" if s == "leader" and p != newest else s for p, s in states.items()
+        }
         for pod, state in states.items():
             if state not in LOG_SERVING and t > t_fault:
                 left.setdefault(pod, t)

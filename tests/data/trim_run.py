@@ -14,12 +14,22 @@ import shutil
 import sys
 from pathlib import Path
 
-from peerchaos.systems.zookeeper.logs import parse_logs
+from peerchaos.systems import system_of
 
-KEEP = re.compile(
-    r"^# peerchaos|Peer state changed|LEADER ELECTION TOOK|connecting to |Cannot open channel"
-    r"|Successfully connected to leader|Exception when following the leader|zookeeper\.version="
-)
+# Per system, the log lines its parser reads (and the one naming its version).
+KEEP = {
+    "zookeeper": re.compile(
+        r"^# peerchaos|Peer state changed|LEADER ELECTION TOOK|connecting to |Cannot open channel"
+        r"|Successfully connected to leader|Exception when following the leader"
+        r"|zookeeper\.version="
+    ),
+    "etcd": re.compile(
+        r"^# peerchaos|became (?:leader|follower|candidate|pre-candidate) at term"
+        r"|raft\.node: \w+ (?:elected|lost|changed) leader|is starting a new election"
+        r"|(?:rejected|ignored) Msg(?:Pre)?Vote from"
+        r"|\"msg\":\"(?:starting|restarting) local member\"|\"msg\":\"starting an etcd server\""
+    ),
+}
 FILES = ("events.jsonl", "history.jsonl", "meta.json", "journal.json", "summary.json")
 
 
@@ -31,10 +41,12 @@ def trim(source: Path, target: Path) -> None:
     for name in FILES:
         if (source / name).exists():
             shutil.copy2(source / name, target / name)
+    system = system_of(json.loads((source / "meta.json").read_text()).get("spec"))
+    keep = KEEP[system.name]
     for log in sorted((source / "peers").glob("*.log")):
-        lines = [line for line in log.read_text(errors="replace").splitlines() if KEEP.search(line)]
+        lines = [line for line in log.read_text(errors="replace").splitlines() if keep.search(line)]
         (target / "peers" / log.name).write_text("\n".join(lines) + "\n")
-    truth = {"log_events": parse_logs(target / "peers")}
+    truth = {"log_events": system.parse_logs(target / "peers")}
     (target / "ground_truth.json").write_text(json.dumps(truth, indent=1) + "\n")
 
 

@@ -5,6 +5,11 @@
   follower starts an election; the first `is starting a new election` after the fault;
 - `split_vote`: two or more members campaigned in the same term and none won it, so
   each waited out another randomised timeout;
+- `candidate_log_behind`: a member refused a candidate's vote request because the
+  candidate's log was behind its own (Raft elects only a candidate with the newest log),
+  so the election waited for another candidate's timeout;
+- `lease_not_expired`: a member ignored a candidate because it had heard from a leader
+  within the election timeout (etcd's check-quorum lease);
 - `disruptive_rejoin`: a leader stepped down to a higher term a rejoining member brought
   (a partitioned member's term grows while it campaigns alone; pre-vote, off in etcd
   3.4, prevents this);
@@ -86,6 +91,57 @@ def split_votes(
     return found
 
 
+def _members(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Member id (hex) -> pod, from each log's `starting/restarting local member`."""
+    return {e["member"]: e["pod"] for e in events if e["kind"] == "member_id" and e.get("member")}
+
+
+def refused_votes(events: list[dict[str, Any]], t_fault: float, until: float) -> list[dict]:
+    members = _members(events)
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for e in events:
+        if (
+            e["kind"] == "vote_refused"
+            and e["why"] in ("log", "lease")
+            and t_fault < e["t"] <= until
+        ):
+            candidate = members.get(e["candidate"], e["candidate"])
+            groups.setdefault((e["why"], e["pod"], candidate), []).append(e)
+    found = []
+    for (why, voter, candidate), refusals in sorted(groups.items(), key=lambda g: g[1][0]["t"]):
+        terms = ", ".join(str(e["term"]) for e in refusals)
+        first = refusals[0]
+        at_s = first["t"] - t_fault
+        if why == "log":
+            (c_term, c_index), (v_term, v_index) = first["candidate_log"], first["log"]
+            text = (
+                f"{voter} refused {candidate}'s vote request (at term {terms}, first "
+                f"{at_s:.2f} s after the fault): {candidate}'s log (term {c_term}, index "
+                f"{c_index}) was behind its own (term {v_term}, index {v_index}); Raft elects "
+                "only a candidate with the newest log, so the election waited for another "
+                "candidate's timeout"
+            )
+            kind = "candidate_log_behind"
+        else:
+            text = (
+                f"{voter} ignored {candidate}'s vote request (at term {terms}, {at_s:.2f} s "
+                "after the fault): it had heard from a leader within the election timeout "
+                "(check-quorum's lease)"
+            )
+            kind = "lease_not_expired"
+        found.append(
+            {
+                "kind": kind,
+                "peer": voter,
+                "candidate": candidate,
+                "terms": [e["term"] for e in refusals],
+                "at_s": at_s,
+                "text": text,
+            }
+        )
+    return found
+
+
 def disruptive_rejoins(
     events: list[dict[str, Any]], t_fault: float, until: float, victims: list[str]
 ) -> list[dict[str, Any]]:
@@ -145,6 +201,7 @@ def trial_causes(
 ) -> list[dict[str, Any]]:
     found = election_timeout(truth_events, t_fault, until, spec)
     found += split_votes(truth_events, t_fault, until, spec)
+    found += refused_votes(truth_events, t_fault, until)
     if not spec.get("pre_vote"):
         found += disruptive_rejoins(truth_events, t_fault, until, victims)
     found += waited_for_victim(elected, victims, replicas, re_elected)

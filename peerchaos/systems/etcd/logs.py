@@ -9,6 +9,10 @@ What a member writes about itself (raft's lines carry its id in hex):
   `became pre-candidate`, `raft.node: <id> lost leader <lid> at term N`: it follows no
   leader (a candidate's lane is `looking`);
 - `<id> is starting a new election at term N`: its election timeout fired;
+- `<id> [logterm: a, index: b, vote: v] rejected MsgVote from <cid> [logterm: c, index:
+  d] at term N`: a vote refused (Raft grants it only to a candidate whose log is at
+  least as new); `... ignored MsgVote from <cid> ... lease is not expired`: refused
+  because it heard from a leader within the election timeout (check-quorum);
 - `starting local member` / `restarting local member` (`local-member-id`) and `starting
   an etcd server` (`etcd-version`): which member this log is, and its version.
 
@@ -31,6 +35,11 @@ CHANGED = re.compile(
 )
 LOST = re.compile(r"^raft\.node: ([0-9a-f]+) lost leader ([0-9a-f]+) at term (\d+)$")
 CAMPAIGN = re.compile(r"^([0-9a-f]+) is starting a new election at term (\d+)$")
+VOTE = r"\[logterm: (\d+), index: (\d+)(?:, vote: [0-9a-f]+)?\]"
+REFUSED = re.compile(
+    rf"^([0-9a-f]+) {VOTE} (rejected|ignored) Msg(?:Pre)?Vote from ([0-9a-f]+) {VOTE} "
+    r"at term (\d+)(: lease is not expired)?"
+)
 LOG_HEAD_BYTES = 64 * 1024
 
 
@@ -95,6 +104,18 @@ def _message_event(t: float, pod: str, record: dict[str, Any]) -> dict[str, Any]
     if match := CAMPAIGN.match(message):
         member, term = match.groups()
         return {"t": t, "pod": pod, "kind": "campaign", "member": member, "term": int(term)}
+    if match := REFUSED.match(message):
+        _, logterm, index, how, candidate, c_logterm, c_index, term, lease = match.groups()
+        return {
+            "t": t,
+            "pod": pod,
+            "kind": "vote_refused",
+            "why": "lease" if lease else "log" if how == "rejected" else "other",
+            "candidate": candidate,
+            "term": int(term),
+            "log": [int(logterm), int(index)],
+            "candidate_log": [int(c_logterm), int(c_index)],
+        }
     if message in ("starting local member", "restarting local member"):
         member = record.get("local-member-id")
         return {"t": t, "pod": pod, "kind": "member_id", "member": member}
