@@ -143,11 +143,16 @@ def _latency_label(value: float, _pos: int) -> str:
     return f"{value * 1000:g} ms" if value < 1 else f"{value:g} s"
 
 
-def _legend(fig: Figure) -> None:
-    handles = [Patch(color=PEER_COLOURS[s], label=s) for s in PEER_STATES]
+def _legend(fig: Figure, looking_word: str = "looking") -> None:
+    def word(state: str) -> str:
+        return looking_word if state == "looking" else state
+
+    handles = [Patch(color=PEER_COLOURS[s], label=word(s)) for s in PEER_STATES]
     handles.append(Patch(facecolor="white", edgecolor="#333333", hatch="////", label="unready"))
     handles += [
-        Patch(color=LOG_COLOURS[s], label=f"log: {s}") for s in LOG_STATES if s not in PEER_STATES
+        Patch(color=LOG_COLOURS[s], label=f"log: {word(s)}")
+        for s in LOG_STATES
+        if s not in PEER_STATES
     ]
     handles += [Patch(color=DNS_COLOURS[s], label=f"DNS {s}") for s in DNS_STATES]
     handles += [Patch(color=OP_COLOURS[o], label=f"op {o}") for o in OUTCOMES]
@@ -203,7 +208,7 @@ class TimelineFigure:
             ax.set_axisbelow(True)
         axes[-1].set_xlabel("seconds since the run started", fontsize=9)
         self.title = fig.suptitle(title, fontsize=11, x=0.14, ha="left", y=1 - 0.08 / total)
-        _legend(fig)
+        _legend(fig, timeline.looking_word)
         self.zoom(timeline.start, timeline.end, title)
 
     def zoom(self, start: float, end: float, title: str) -> Figure:

@@ -81,6 +81,9 @@ class Timeline:
     zero_tolerance: list[Segment] = field(default_factory=list)
     bare_majority: int = 2
     gaps: list[ProbeGap] = field(default_factory=list)
+    # How the system calls a peer that follows no leader (ZooKeeper: looking; etcd:
+    # candidate); the legend's word for the `looking` state.
+    looking_word: str = "looking"
 
 
 def _target(fault: dict[str, Any]) -> str:
@@ -248,4 +251,5 @@ def build_timeline(
         spans,
         bare_majority(size),
         probe_gaps(events),
+        system.looking_word if system is not None else "looking",
     )

@@ -62,7 +62,8 @@ Ground truth from its logs
 - `leader_serving(events) -> list[event]`: the moments a leader started serving.
 - `split_log_line(line) -> (t, message) | None`: whether a line is in a format it reads.
 - `version_from_logs(folder) -> str | None`: the server version its logs name.
-- `vote_phrase`: how the report names a vote event ("each peer's own …").
+- `vote_phrase`: how the report names a vote event ("each peer's own …");
+  `looking_word`: its word for a peer following no leader (etcd: candidate).
 
 Causes and caches
 - `trial_causes(truth_events, truth, t_fault, until, spec, elected, victims, replicas,
@@ -177,6 +178,8 @@ class System(ABC):
     server_process_pattern: str
     role_fields: tuple[str, ...] = ()
     vote_phrase: str = "each peer's own vote"
+    # The report's word for a peer following no leader (the `looking` lane state).
+    looking_word: str = "looking"
     dns_cache_setting: str | None = None
     dns_cache_phrase: str = "the peers' DNS cache"
     # The local runtime's network modes it can run in (`local.mode`).

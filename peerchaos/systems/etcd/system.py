@@ -34,6 +34,7 @@ class Etcd(System):
     server_process_pattern = "bin/etc[d][^c]"
     role_fields = ("member_id", "leader_id", "raft_index")
     vote_phrase = "each member's own vote"
+    looking_word = "candidate"
     dns_cache_phrase = "etcd's DNS cache (none: Go resolves on every dial)"
     # A Go program finds peers through resolv.conf only; the loopback mode's hosts file
     # is for JVMs, so etcd needs the pods' own network namespaces.
