@@ -44,8 +44,14 @@ def manifests(spec: Path | None) -> None:
 
 
 # In the order `peerchaos` always had them (the help lists them sorted anyway).
-for command in (up, status, fault, down, observe, measure_cmd, check, doctor):
-    main.add_command(command)
+main.add_command(up)
+main.add_command(status)
+main.add_command(fault)
+main.add_command(down)
+main.add_command(observe)
+main.add_command(measure_cmd)
+main.add_command(check)
+main.add_command(doctor)
 main.add_command(report)
 main.add_command(trend)
 main.add_command(kube)
