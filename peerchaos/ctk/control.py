@@ -10,6 +10,9 @@
 - after the experiment: copy the journal in, fail the run when the steady state failed
   before the method or a check is false, write the report, tear down;
 - cleanup (also after Ctrl-C, SIGTERM or an exception): heal, stop, tear down.
+
+The hooks Chaos Toolkit calls live here; how the ensemble comes up is `startup.py`,
+how a run ends (observation finished, failure reasons, report, teardown) `finish.py`.
 """
 
 from __future__ import annotations
@@ -17,21 +20,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.types import Configuration, Experiment, Journal, Secrets
 
-from peerchaos import ensemble as ens
-from peerchaos import nemesis
 from peerchaos.atomicfile import write_atomic
 from peerchaos.ctk import session as sessions
+from peerchaos.ctk.finish import failure_reasons, finish_observation, teardown, write_report
+from peerchaos.ctk.startup import bring_up
 from peerchaos.ctk.validate import validate_activities
 from peerchaos.errors import PeerchaosError
 from peerchaos.rundir import RunDir
-from peerchaos.runtime.local import ownership
 
 # Chaos Toolkit shows its own logger's records on the console and in chaostoolkit.log.
 logger = logging.getLogger("chaostoolkit")
@@ -55,53 +56,7 @@ def before_experiment_control(
         os.environ["PEERCHAOS_STATE_DIR"] = str(session.state_dir)
     session.run.write_json(session.run.meta, run_meta(session, context))
     logger.info(f"peerchaos: run dir {session.run.path}")
-    from chaoslib.exceptions import ActivityFailed
-
-    from peerchaos.ctk.actions import bootstrap_ensemble, deploy_ensemble
-
-    if session.config.deploy == "bootstrap":
-        try:
-            result = bootstrap_ensemble(configuration=configuration)
-        except ActivityFailed as error:
-            raise InterruptExecution(f"deploy: {error}") from None
-        logger.info(f"peerchaos: bootstrap: {result}")
-        if isinstance(result, dict) and result.get("leader") is None:
-            session.notes["never_healthy"] = "the bootstrap elected no leader"
-        return
-    if session.config.deploy not in ("true", "attach"):
-        return
-    # Ray starts (in this thread: it must keep Chaos Toolkit's signal handlers) while the
-    # ensemble comes up on another; each takes seconds.
-    failure: list[BaseException] = []
-
-    def deploy() -> None:
-        try:
-            if session.config.deploy == "attach":
-                attached(session)
-            else:
-                deploy_ensemble(configuration=configuration)
-        except BaseException as error:
-            failure.append(error)
-
-    deployer = threading.Thread(target=deploy, name="peerchaos-deploy")
-    deployer.start()
-    try:
-        from peerchaos.actors import start_ray
-
-        # In the run's own state dir, Ray's processes are written down as they appear,
-        # so the run's watchdog can end them should this process be SIGKILLed.
-        temp_root = str(session.state_dir) if session.owns_state_dir else None
-        start_ray(session.config.ray_address, temp_root)
-    finally:
-        deployer.join()
-    if failure:
-        raise InterruptExecution(f"deploy: {failure[0]}") from None
-    try:
-        # Ray's start-up takes the CPU a readiness probe needs; the steady-state probes
-        # that come next must see the ensemble as it is once that is over.
-        ens.wait_until_ready(session.runtime, 60, session.config.spec.replicas)
-    except PeerchaosError as error:
-        raise InterruptExecution(f"deploy: {error}") from None
+    bring_up(session, configuration)
 
 
 def run_meta(session: sessions.Session, context: Experiment) -> dict[str, Any]:
@@ -121,18 +76,6 @@ def run_meta(session: sessions.Session, context: Experiment) -> dict[str, Any]:
         # is the same ensemble as measurement reads it.
         meta.update(deploy="attach", ensemble_seen=seen.to_dict())
     return meta
-
-
-def attached(session: sessions.Session) -> None:
-    """deploy: attach — nothing is applied: record the cluster's changes from now on and
-    wait until the attached ensemble has a leader with a following majority."""
-    from peerchaos import ensemble as ens
-
-    watch = getattr(session.runtime, "watch", None)
-    if watch is not None:
-        watch()
-    leader = ens.wait_for_leader(session.runtime, 60)
-    logger.info(f"peerchaos: attached to {session.config.spec.name}, leader {leader}")
 
 
 def _is_measured(probe: dict[str, Any]) -> bool:
@@ -233,34 +176,6 @@ def after_method_control(
         finish_observation(session)
 
 
-def finish_observation(session: sessions.Session, status: str = "completed") -> None:
-    """Heal, settle, stop the observers, collect and summarise — once."""
-    from peerchaos.actors import stop_ray
-    from peerchaos.observe import collect, summarize
-
-    if session.run is None or session.summary is not None:
-        return
-    if session.runtime.is_up():
-        try:
-            healed = nemesis.heal_everything(session.runtime)
-            # Recovery before the final reads — unless the ensemble never was healthy (a
-            # bootstrap that deadlocked) and no fault of ours is there to heal.
-            if healed or session.trials or not session.notes.get("never_healthy"):
-                nemesis.wait_healthy(session.runtime, 60)
-        except PeerchaosError as error:
-            logger.warning(f"peerchaos: {error}")
-    try:
-        if session.observers is not None:
-            session.observers.stop(final_reads=session.runtime.is_up())
-    except Exception as error:  # keep what was measured even if an actor died
-        logger.warning(f"peerchaos: stopping observers: {error}")
-    finally:
-        stop_ray()
-    if session.runtime.is_up():
-        collect(session.runtime, session.run, session.since)
-    session.summary = summarize(session.run, status, {"faults": session.trials})
-
-
 def after_experiment_control(
     context: Experiment,
     state: Journal = None,
@@ -297,48 +212,6 @@ def after_experiment_control(
     for reason in reasons:
         logger.error(f"peerchaos: {reason}")
     logger.info(f"peerchaos: results in {session.run.path}")
-
-
-def failure_reasons(journal: dict[str, Any], summary: dict[str, Any]) -> list[str]:
-    reasons = []
-    before = (journal.get("steady_states") or {}).get("before")
-    if before is not None and not before.get("steady_state_met", True):
-        reasons.append("the steady state was not met before the method (nothing was tested)")
-    if journal.get("deviated"):
-        reasons.append("the steady state deviated after the method")
-    for name, result in (
-        ((summary.get("checks") or {}).get("details") or {}).get("results", {}).items()
-    ):
-        if result.get("valid") is False:
-            reasons.append(f"check {name} is false")
-    return reasons
-
-
-def write_report(session: sessions.Session) -> None:
-    """The report, when the reports module is there; the summary otherwise."""
-    try:
-        from peerchaos.report import write_reports
-    except ImportError:
-        return
-    try:
-        write_reports(session.run)
-    except Exception as error:  # a report must never cost the run its results
-        logger.warning(f"peerchaos: report: {error}")
-
-
-def teardown(session: sessions.Session) -> None:
-    try:
-        # deploy: attach — the attached runtime's teardown only heals; their objects stay.
-        session.runtime.teardown()
-    except PeerchaosError as error:  # e.g. the cluster went away: say so, keep the results
-        logger.error(f"peerchaos: teardown: {error}")
-    finally:
-        if session.owns_state_dir:
-            try:
-                ownership.remove_owned(session.state_dir)
-            except PeerchaosError as error:  # not ours after all: say so, leave it
-                logger.error(f"peerchaos: teardown: {error}")
-        session.deployed = False
 
 
 def cleanup_control(**kwargs: Any) -> None:

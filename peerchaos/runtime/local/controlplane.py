@@ -5,6 +5,11 @@ it (re)creates pods with stable names and data but new addresses, probes readine
 publishes endpoints, serves them over DNS and forwards the client Service. Every
 change is written to `runtime-events.jsonl` with its wall-clock time — the runtime's own
 ground truth — and every resource to `state.json` before the next one is created.
+
+The parts are mixins, one concept each: `statefulset.StatefulSetController` (pods),
+`faults.FaultInjector` (faults and their heals) and `publisher.EndpointsPublisher`
+(Endpoints, DNS records, the proxy's backends); this module holds what they share — the
+ensemble's addresses, the state written down, the life cycle and the status.
 """
 
 from __future__ import annotations
@@ -14,42 +19,25 @@ import contextlib
 import os
 import signal
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-from peerchaos.atomicfile import write_atomic
-from peerchaos.errors import UsageError
 from peerchaos.runtime.base import Capabilities, EndpointsInfo, PodInfo
 from peerchaos.runtime.local import network as net
 from peerchaos.runtime.local.dns import ClusterDNSServer
-from peerchaos.runtime.local.endpoints import (
-    PodView,
-    dns_records,
-    forwarding_backends,
-    service_endpoints,
-)
+from peerchaos.runtime.local.faults import FaultInjector
 from peerchaos.runtime.local.forwarder import ServiceForwarder
 from peerchaos.runtime.local.objects import Ensemble
-from peerchaos.runtime.local.partition import apply_rules, blocked_sources, validate_groups
-from peerchaos.runtime.local.pod import (
-    Pod,
-    hosts_file,
-    prepare_files,
-    process_identity,
-    resolv_conf,
-    signal_group,
-    spawn,
-)
-from peerchaos.runtime.local.prober import run_prober
+from peerchaos.runtime.local.pod import Pod, process_identity, signal_group
+from peerchaos.runtime.local.publisher import EndpointsPublisher
 from peerchaos.runtime.local.state import EventLog, StateDir
-from peerchaos.systems import get_system
+from peerchaos.runtime.local.statefulset import StatefulSetController
 
 DNS_OFFSET = 10  # kube-dns's conventional .10 in the service CIDR
 SERVICE_OFFSET = 20
 
 
-class ControlPlane:
+class ControlPlane(StatefulSetController, FaultInjector, EndpointsPublisher):
     """Owns the pods of one ensemble and everything that follows from them."""
 
     def __init__(self, state: StateDir, ensemble: Ensemble, options: dict[str, Any]) -> None:
@@ -141,236 +129,6 @@ class ControlPlane:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
-
-    def views(self) -> list[PodView]:
-        return [PodView(p.name, p.ip, p.running, p.ready) for p in self.pods.values()]
-
-    def refresh_endpoints(self) -> None:
-        """Recompute Endpoints; on change, follow with DNS, the proxy and hosts files."""
-        views = self.views()
-        changed = False
-        manual = self.ensemble.manual_endpoints
-        for svc in self.ensemble.services:
-            info = service_endpoints(svc, views, manual, self.deleted_endpoints)
-            if self.endpoints.get(svc.name) != info:
-                self.endpoints[svc.name] = info
-                self.events.emit("endpoints", **info.to_dict())
-                changed = True
-                if svc.name in self.forwarders:
-                    port = manual.get(svc.name, ((), self.ensemble.client_port))[1]
-                    backends = forwarding_backends(svc, info, port or self.ensemble.client_port)
-                    self.forwarders[svc.name].set_backends(backends)
-        if changed or not self.dns.records.a:
-            records = dns_records(self.ensemble, views, self.endpoints, self.cluster_ips)
-            self.dns.update(records)
-            if self.mode == "loopback":
-                self.write_loopback_hosts(records.a)
-
-    def write_loopback_hosts(self, records: dict[str, tuple[str, ...]]) -> None:
-        for pod in self.pods.values():
-            if pod.ip:
-                text = hosts_file(pod.ip, self.ensemble.pod_fqdn(pod.name), pod.name, records)
-                # The server rereads this file: never let it see half of one.
-                write_atomic(self.state.pod_dir(pod.name) / "hosts", text, fsync=False)
-
-    # -- the StatefulSet controller -------------------------------------------------
-
-    async def reconcile_forever(self) -> None:
-        while not self.stopping:
-            self.wake.clear()
-            delay = await self.reconcile()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), delay)
-
-    async def reconcile(self) -> float:
-        """Create missing pods; returns how long to sleep before looking again."""
-        now = time.monotonic()
-        delay = 1.0
-        for pod in sorted(self.pods.values(), key=lambda p: p.ordinal):
-            if pod.running:
-                continue
-            due = self.next_start.get(pod.name, 0.0)
-            if due > now:
-                delay = min(delay, due - now)
-                if self.ensemble.ordered_ready:
-                    break
-                continue
-            if self.ensemble.ordered_ready and any(
-                not (p.running and p.ready) for p in self.pods.values() if p.ordinal < pod.ordinal
-            ):
-                break  # OrderedReady: never create N before 0..N-1 are Running and Ready
-            await self.create(pod)
-        return max(0.01, delay)
-
-    async def create(self, pod: Pod) -> None:
-        preferred = net.first_address(self.pool.cidr, pod.ordinal) if pod.incarnation == 0 else None
-        pod.ip = self.pool.take(preferred)
-        pod.incarnation += 1
-        incarnation = pod.incarnation
-        hosts = None
-        bind = None
-        if self.mode == "netns":
-            pod.netns = self.network.netns_name(pod.name)
-            self.save_state()  # the namespace is written down before it exists
-            await self.on_network(self.network.add_pod, pod.name, pod.ip)
-            self.network.write_pod_files(
-                pod.name,
-                resolv_conf(self.dns.host, self.ensemble.namespace),
-                hosts_file(pod.ip, self.ensemble.pod_fqdn(pod.name), pod.name, {}),
-            )
-        else:
-            bind = pod.ip
-            hosts = self.state.pod_dir(pod.name) / "hosts"
-            hosts.parent.mkdir(parents=True, exist_ok=True)
-            self.write_loopback_hosts(self.dns.records.a)
-        command = prepare_files(self.state, self.ensemble, pod, bind, hosts)
-        pod.process = await spawn(command, self.state.log_file(pod.name), pod.netns)
-        pod.started_at = time.time()
-        pod.ready = False
-        self.save_state()
-        self.events.emit(
-            "pod_started", pod=pod.name, ip=pod.ip, pid=pod.pid, incarnation=incarnation
-        )
-        if self.partition_groups:
-            await self.apply_partition()
-        marker = self.state.unready_marker(pod.name)
-        pod.prober = self.spawn_task(
-            run_prober(
-                get_system(self.ensemble.system),
-                self.ensemble.probe,
-                lambda: (pod.ip or "127.0.0.1", self.ensemble.client_port),
-                marker,
-                lambda ready: self.set_ready(pod, incarnation, ready),
-            )
-        )
-        self.spawn_task(self.watch(pod, pod.process, incarnation))
-        self.refresh_endpoints()
-
-    def set_ready(self, pod: Pod, incarnation: int, ready: bool) -> None:
-        if pod.incarnation != incarnation or not pod.running:
-            return
-        pod.ready = ready
-        self.events.emit("pod_ready" if ready else "pod_unready", pod=pod.name, ip=pod.ip)
-        self.refresh_endpoints()
-        self.wake.set()
-
-    async def watch(self, pod: Pod, process: asyncio.subprocess.Process, incarnation: int) -> None:
-        code = await process.wait()
-        if pod.incarnation != incarnation:
-            return
-        pod.ready = False
-        pod.paused = False
-        if pod.prober:
-            pod.prober.cancel()
-        self.events.emit("pod_exited", pod=pod.name, ip=pod.ip, returncode=code)
-        old_ip = pod.ip
-        pod.ip = None
-        self.refresh_endpoints()  # a deleted pod's endpoint goes at once
-        if self.stopping:
-            return
-        await self.on_network(self.network.remove_pod, pod.name)
-        if old_ip:
-            self.pool.release(old_ip)
-        pod.netns = None
-        pod.restarts += 1
-        self.next_start[pod.name] = time.monotonic() + self.restart_delay_s
-        self.save_state()
-        self.wake.set()
-
-    # -- faults ---------------------------------------------------------------------
-
-    def running_pod(self, name: str) -> Pod:
-        if name not in self.pods:
-            raise UsageError(f"pod {name!r}: no such pod (pods: {', '.join(self.pods)})")
-        pod = self.pods[name]
-        if not pod.running or pod.pid is None:
-            raise UsageError(f"pod {name!r}: not running (phase {pod.phase})")
-        return pod
-
-    def kill(self, name: str) -> float:
-        pod = self.running_pod(name)
-        t = signal_group(pod.pid or 0, signal.SIGKILL)
-        self.events.emit("fault", fault="kill", pod=name, ip=pod.ip, t_fault=t)
-        return t
-
-    def make_unready(self, name: str) -> float:
-        pod = self.running_pod(name)
-        marker = self.state.unready_marker(name)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-        t = time.time()
-        self.events.emit("fault", fault="unready", pod=name, ip=pod.ip, t_fault=t)
-        return t
-
-    def make_ready(self, name: str) -> float:
-        if name not in self.pods:
-            raise UsageError(f"pod {name!r}: no such pod (pods: {', '.join(self.pods)})")
-        self.state.unready_marker(name).unlink(missing_ok=True)
-        t = time.time()
-        self.events.emit("heal", fault="unready", pod=name, t_heal=t)
-        return t
-
-    def pause(self, name: str) -> float:
-        pod = self.running_pod(name)
-        t = signal_group(pod.pid or 0, signal.SIGSTOP)
-        pod.paused = True
-        self.events.emit("fault", fault="pause", pod=name, ip=pod.ip, t_fault=t)
-        return t
-
-    def resume(self, name: str) -> float:
-        pod = self.running_pod(name)
-        t = signal_group(pod.pid or 0, signal.SIGCONT)
-        pod.paused = False
-        self.events.emit("heal", fault="pause", pod=name, t_heal=t)
-        return t
-
-    async def partition(self, groups: list[list[str]]) -> float:
-        if self.mode != "netns":
-            raise UsageError(f"partition: {self.capabilities().reasons['partition']}")
-        self.partition_groups = validate_groups(groups, list(self.pods))
-        await self.apply_partition()
-        t = time.time()
-        self.events.emit("fault", fault="partition", groups=self.partition_groups, t_fault=t)
-        return t
-
-    async def heal(self) -> float:
-        was = self.partition_groups
-        self.partition_groups = None
-        if self.mode == "netns":
-            await self.apply_partition()
-        t = time.time()
-        self.events.emit("heal", fault="partition", groups=was, t_heal=t)
-        return t
-
-    async def apply_partition(self) -> None:
-        ips = {pod.name: pod.ip for pod in self.pods.values()}
-        blocked = blocked_sources(self.partition_groups, ips) if self.partition_groups else {}
-        for pod in self.pods.values():
-            if pod.running and pod.netns:
-                await asyncio.to_thread(apply_rules, pod.netns, blocked.get(pod.name, []))
-
-    def endpoints_change(self, service: str, delete: bool) -> float:
-        own = [svc.name for svc in self.ensemble.services]
-        if service not in own:
-            raise UsageError(
-                f"endpoints {self.ensemble.namespace}/{service}: not one of the ensemble's "
-                f"Services ({', '.join(own)}); refusing to touch it"
-            )
-        svc = self.ensemble.service(service)
-        if svc.selector is not None:
-            raise UsageError(
-                f"service {service!r}: has a selector, so its Endpoints belong to the endpoints "
-                "controller (only a selectorless Service's hand-written Endpoints can be deleted)"
-            )
-        if delete:
-            self.deleted_endpoints.add(service)
-        else:
-            self.deleted_endpoints.discard(service)
-        self.refresh_endpoints()
-        t = time.time()
-        kind = "fault" if delete else "heal"
-        self.events.emit(kind, fault="endpoints", service=service, t_fault=t)
-        return t
 
     # -- status ---------------------------------------------------------------------
 
