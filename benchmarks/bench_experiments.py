@@ -75,9 +75,26 @@ def failure_reasons(results: Path, output: str) -> list[str]:
         except (OSError, ValueError) as error:
             reasons = [f"{summaries[-1]}: unreadable ({error})"]
         if reasons:
-            return [str(reason) for reason in reasons]
+            return [str(reason) for reason in reasons] + failed_probes(summaries[-1].parent)
     lines = [line for line in output.strip().splitlines() if line.strip()]
     return [lines[-1][-300:] if lines else "no output"]
+
+
+def failed_probes(run_dir: Path) -> list[str]:
+    """Each steady-state probe out of its tolerance, with what it returned (journal.json)."""
+    try:
+        journal = json.loads((run_dir / "journal.json").read_text())
+    except (OSError, ValueError):
+        return []
+    found = []
+    for phase in ("before", "after"):
+        state = (journal.get("steady_states") or {}).get(phase) or {}
+        for probe in state.get("probes") or []:
+            if probe.get("tolerance_met") is False or probe.get("status") == "failed":
+                name = (probe.get("activity") or {}).get("name")
+                value = probe.get("output", probe.get("exception"))
+                found.append(f"{phase}: {name} = {str(value)[:200]}")
+    return found
 
 
 def main() -> int:
