@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from peerchaos.kube_cli import describe_seen
 from peerchaos.runtime.kubernetes.podexec import find_server
 from peerchaos.systems import get_system
 
@@ -61,6 +62,15 @@ def test_the_bitnami_etcd_chart_is_seen_with_where_each_value_came_from(
     assert spec.system == "etcd"
     assert spec.pod_fqdn("etcd-1") == f"etcd-1.etcd-headless.{NS}.svc.cluster.local"
     assert spec.headless_service.server_port == 2380 and spec.client_service.port == 2379
+    # What `peerchaos kube attach` prints for it: etcd's own lines, each value's source.
+    lines = describe_seen(seen.to_dict())
+    assert (
+        "  ports: client 2379 (env ETCD_LISTEN_CLIENT_URLS), peer 2380 (env ETCD_LISTEN_PEER_URLS)"
+        in lines
+    )
+    assert any(
+        line.startswith("  Raft: heartbeat 100 ms") and "pre-vote false" in line for line in lines
+    )
     assert fake.cluster.dump() == before  # reading changed nothing
     execs = fake.cluster.changes()
     assert execs and execs[0].query["command"] == find_server(ETCD.server_process_pattern)

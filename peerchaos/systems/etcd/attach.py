@@ -125,8 +125,11 @@ def seen_spec(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def seen_lines(seen: dict[str, Any], value: Callable[..., str]) -> list[str]:
+    # pre-vote is recorded only when the container sets it; etcd 3.4 leaves it off.
+    settings = seen.get("settings") or {}
+    pre_vote = value("pre_vote") if "pre_vote" in settings else "false (etcd 3.4's default)"
     return [
         f"  ports: client {value('client_port')}, peer {value('server_port')}",
         f"  Raft: heartbeat {value('heartbeat_interval_ms', ' ms')}, election timeout "
-        f"{value('election_timeout_ms', ' ms')}, pre-vote {value('pre_vote', default='false')}",
+        f"{value('election_timeout_ms', ' ms')}, pre-vote {pre_vote}",
     ]
