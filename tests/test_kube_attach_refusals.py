@@ -136,7 +136,8 @@ def test_a_namespace_that_did_not_opt_in_a_missing_or_a_foreign_statefulset(
             NS,
             "web",
             f"StatefulSet {NS}/web: no container looks like ZooKeeper (image, ZOO_* "
-            "environment or ports 2181/2888/3888); peerchaos attaches to ZooKeeper only",
+            "environment or ports 2181/2888/3888) or etcd (an etcd image or an etcd "
+            "command); peerchaos attaches to ZooKeeper or etcd only",
         ),
     ]
     before = fake.cluster.dump()

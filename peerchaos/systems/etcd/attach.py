@@ -22,7 +22,7 @@ DEFAULTS = {
     "heartbeat_interval_ms": 100,
     "election_timeout_ms": 1000,
 }
-HINT = "image, ETCD_* environment, an etcd command or ports 2379/2380"
+HINT = "an etcd image or an etcd command"
 FLAGS = {
     "heartbeat_interval_ms": "heartbeat-interval",
     "election_timeout_ms": "election-timeout",
