@@ -198,7 +198,7 @@ def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | No
         truth = (run.read_json(run.ground_truth, {}) or {}).get("log_events", [])
     before = run.read_json(run.summary, {}) or {}
     result = measure(events, history, truth, meta)
-    checks = run_checks(history)
+    checks = run_checks(history, full=system_of(meta.get("spec")).linearizable_reads)
     summary = {
         "experiment": meta.get("experiment", run.experiment),
         "run_id": run.run_id,
@@ -218,9 +218,10 @@ def summarize(run: RunDir, status: str = "completed", extra: dict[str, Any] | No
     return summary
 
 
-def run_checks(history: list[dict[str, Any]]) -> dict[str, Any]:
+def run_checks(history: list[dict[str, Any]], full: bool = False) -> dict[str, Any]:
+    """The checks of a history; `full`: reads too (a system promising linearizable reads)."""
     from peerchaos.checker import check_all
     from peerchaos.history import Op
 
     ops = [Op.from_dict({**op, "index": i}) for i, op in enumerate(history)]
-    return check_all(ops).to_dict()
+    return check_all(ops, full=full).to_dict()

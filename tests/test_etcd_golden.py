@@ -66,3 +66,24 @@ def test_the_recorded_logs_are_etcds_own() -> None:
 
     (run,) = sorted((DATA / "etcd-leader-kill").iterdir())
     assert get_system("etcd").version_from_logs(run / "peers") == "3.4.23"
+
+
+def test_an_etcd_run_checks_its_reads_too_and_a_zookeeper_run_does_not(tmp_path) -> None:
+    import shutil
+
+    from test_measure_golden import DATA
+
+    from peerchaos.observe import summarize
+    from peerchaos.rundir import RunDir
+
+    checked = {}
+    for case in ("etcd-leader-kill", "stale-default-cache"):
+        (run,) = sorted((DATA / case).iterdir())
+        copy = tmp_path / case / run.name
+        shutil.copytree(run, copy)
+        checks = summarize(RunDir.existing(copy))["checks"]
+        checked[case] = sorted(checks["details"]["results"])
+        assert checks["valid"] is True
+    # etcd promises linearizable reads (ZooKeeper's followers may serve stale ones).
+    assert "linearizable-full" in checked["etcd-leader-kill"]
+    assert "linearizable-full" not in checked["stale-default-cache"]

@@ -32,6 +32,7 @@ MEASURED = frozenset(
         "dual_leader_time",
         "no_lost_writes",
         "history_linearizable",
+        "reads_linearizable",
         "checks_valid",
     }
 )
@@ -256,6 +257,14 @@ def history_linearizable(
 ) -> bool | str:
     """True when the writes and compare-and-sets form a linearizable history."""
     return _check("linearizable-writes", configuration)
+
+
+def reads_linearizable(
+    configuration: Configuration = None, secrets: Secrets = None
+) -> bool | str:
+    """True when the whole history, reads included, is linearizable (for a system that
+    promises linearizable reads, such as etcd; its runs check the reads)."""
+    return _check("linearizable-full", configuration)
 
 
 def checks_valid(configuration: Configuration = None, secrets: Secrets = None) -> bool | str:

@@ -64,6 +64,8 @@ Ground truth from its logs
 - `version_from_logs(folder) -> str | None`: the server version its logs name.
 - `vote_phrase`: how the report names a vote event ("each peer's own …");
   `looking_word`: its word for a peer following no leader (etcd: candidate).
+- `linearizable_reads`: it promises linearizable reads (etcd does, ZooKeeper does not:
+  a follower may serve a stale one), so every run checks the reads too.
 
 Causes and caches
 - `trial_causes(truth_events, truth, t_fault, until, spec, elected, victims, replicas,
@@ -180,6 +182,8 @@ class System(ABC):
     vote_phrase: str = "each peer's own vote"
     # The report's word for a peer following no leader (the `looking` lane state).
     looking_word: str = "looking"
+    # Whether it promises linearizable reads: then every run's checks include reads.
+    linearizable_reads: bool = False
     dns_cache_setting: str | None = None
     dns_cache_phrase: str = "the peers' DNS cache"
     # The local runtime's network modes it can run in (`local.mode`).

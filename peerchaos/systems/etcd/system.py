@@ -35,6 +35,8 @@ class Etcd(System):
     role_fields = ("member_id", "leader_id", "raft_index")
     vote_phrase = "each member's own vote"
     looking_word = "candidate"
+    # etcd's reads are linearizable by default (ReadIndex through the leader).
+    linearizable_reads = True
     dns_cache_phrase = "etcd's DNS cache (none: Go resolves on every dial)"
     # A Go program finds peers through resolv.conf only; the loopback mode's hosts file
     # is for JVMs, so etcd needs the pods' own network namespaces.
