@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from peerchaos.systems.files import log_heads, parse_folder
+
 RESTART = re.compile(r"^# peerchaos: starting at (\S+)")
 BECAME = re.compile(r"^([0-9a-f]+) became (leader|follower|candidate|pre-candidate) at term (\d+)$")
 ELECTED = re.compile(r"^raft\.node: ([0-9a-f]+) elected leader ([0-9a-f]+) at term (\d+)$")
@@ -40,7 +42,6 @@ REFUSED = re.compile(
     rf"^([0-9a-f]+) {VOTE} (rejected|ignored) Msg(?:Pre)?Vote from ([0-9a-f]+) {VOTE} "
     r"at term (\d+)(: lease is not expired)?"
 )
-LOG_HEAD_BYTES = 64 * 1024
 
 
 def parse_time(stamp: str) -> float | None:
@@ -145,10 +146,7 @@ def parse_log(pod: str, text: str) -> list[dict[str, Any]]:
 
 def parse_logs(folder: Path) -> list[dict[str, Any]]:
     """All members' ground-truth events, ordered by time."""
-    events = []
-    for log in sorted(folder.glob("*.log")):
-        events += parse_log(log.stem, log.read_text(errors="replace"))
-    return sorted(events, key=lambda e: e["t"])
+    return parse_folder(folder, parse_log)
 
 
 def serving_as_leader(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -164,12 +162,7 @@ def log_state(event: dict[str, Any]) -> str:
 
 def version_from_logs(peers: Path) -> str | None:
     """The etcd version the first member log that names one says."""
-    for log in sorted(peers.glob("*.log")) if peers.is_dir() else []:
-        try:
-            with log.open("rb") as handle:
-                head = handle.read(LOG_HEAD_BYTES).decode(errors="replace")
-        except OSError:
-            continue
+    for head in log_heads(peers):
         for line in head.splitlines():
             record = _fields(line)
             if record and record.get("msg") == "starting an etcd server":

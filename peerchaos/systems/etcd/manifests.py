@@ -9,10 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-import yaml
-
 from peerchaos.systems.base import MARKER
+from peerchaos.systems.files import render_container
 
 if TYPE_CHECKING:
     from peerchaos.spec import EnsembleSpec
@@ -26,13 +24,6 @@ def peer_ports(spec: EnsembleSpec) -> list[tuple[str, int]]:
 
 
 def container(spec: EnsembleSpec) -> dict[str, Any]:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
+    return render_container(
+        TEMPLATES, spec=spec, etcd=spec.etcd, peer_ports=peer_ports(spec), marker=MARKER
     )
-    text = environment.get_template("container.yaml.j2").render(
-        spec=spec, etcd=spec.etcd, peer_ports=peer_ports(spec), marker=MARKER
-    )
-    return yaml.safe_load(text)

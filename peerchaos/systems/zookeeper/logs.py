@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from peerchaos.systems.files import log_heads, parse_folder
+
 LEVELS = r"(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL)"
 STAMP = r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d[.,]\d{3})(Z|[+-]\d\d:?\d\d)?"
 # Debian package (slf4j-simple): thread names hold brackets of their own.
@@ -175,10 +177,7 @@ def _marker_time(match: re.Match[str]) -> float | None:
 
 def parse_logs(folder: Path) -> list[dict[str, Any]]:
     """All peers' ground-truth events, ordered by time."""
-    events = []
-    for log in sorted(folder.glob("*.log")):
-        events += parse_log(log.stem, log.read_text(errors="replace"))
-    return sorted(events, key=lambda e: e["t"])
+    return parse_folder(folder, parse_log)
 
 
 def serving_as_leader(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -203,18 +202,11 @@ def log_state(event: dict[str, Any]) -> str:
 
 
 ZK_VERSION = re.compile(r"zookeeper\.version=([0-9][0-9A-Za-z.]*)")
-# The version is logged in the first lines of every start; no need to read a whole log.
-LOG_HEAD_BYTES = 64 * 1024
 
 
 def version_from_logs(peers: Path) -> str | None:
     """The ZooKeeper version the first peer log that names one says."""
-    for log in sorted(peers.glob("*.log")) if peers.is_dir() else []:
-        try:
-            with log.open("rb") as handle:
-                head = handle.read(LOG_HEAD_BYTES).decode(errors="replace")
-        except OSError:
-            continue
+    for head in log_heads(peers):
         if match := ZK_VERSION.search(head):
             return match.group(1).rstrip(".-")
     return None
