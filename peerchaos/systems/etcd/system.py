@@ -1,23 +1,27 @@
 """etcd behind the system seam: `SYSTEM`, the object `peerchaos.systems` hands out.
 
-Each member says in a line which module of this package does the work; etcd3gw is
-imported only when a member needs it.
+Each member is the function of this package that does the work (the seam's signatures
+are `base.System`'s); etcd3gw is imported only when load or a canary write needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peerchaos.systems.base import Findings, Found, LocalPod, Role, System
-from peerchaos.systems.etcd import attach, gateway, localpod, logs, manifests, settings
+from peerchaos.systems.base import Found, System
+from peerchaos.systems.etcd import (
+    attach,
+    causes,
+    doctor,
+    gateway,
+    localpod,
+    logs,
+    manifests,
+    settings,
+)
 
 if TYPE_CHECKING:
-    from peerchaos.doctor import Check
     from peerchaos.load import LoadWorker
-    from peerchaos.measure.dnstruth import Truth
-    from peerchaos.spec import EnsembleSpec
 
 
 class Etcd(System):
@@ -45,48 +49,28 @@ class Etcd(System):
     attach_defaults = attach.DEFAULTS
     attach_hint = attach.HINT
 
-    # -- identity and spec (settings.py) ---------------------------------------------
-
     def spec_defaults(self) -> dict[str, Any]:
         return {
             key: dict(value) if isinstance(value, dict) else value
             for key, value in settings.SPEC_DEFAULTS.items()
         }
 
-    # -- objects and processes (manifests.py, localpod.py, doctor.py) ------------------
+    # objects and processes
+    peer_ports = staticmethod(manifests.peer_ports)
+    container = staticmethod(manifests.container)
+    check_container = staticmethod(localpod.check_container)
+    local_command = staticmethod(localpod.local_command)
+    local_ready = staticmethod(localpod.local_ready)
+    local_checks = staticmethod(doctor.local_checks)
 
-    def peer_ports(self, spec: EnsembleSpec) -> list[tuple[str, int]]:
-        return manifests.peer_ports(spec)
-
-    def container(self, spec: EnsembleSpec) -> dict[str, Any]:
-        return manifests.container(spec)
-
-    def check_container(self, container: dict[str, Any]) -> None:
-        localpod.check_container(container)
-
-    def local_command(self, pod: LocalPod) -> list[str]:
-        return localpod.local_command(pod)
-
-    async def local_ready(self, kind: str, host: str, port: int, timeout_s: float) -> bool:
-        return await localpod.local_ready(kind, host, port, timeout_s)
-
-    def local_checks(self, files: Path | None = None) -> list[Check]:
-        from peerchaos.systems.etcd.doctor import local_checks
-
-        return local_checks(files)
-
-    # -- observing (gateway.py, client.py) ----------------------------------------------
-
-    def role(self, host: str, port: int, timeout_s: float) -> Role:
-        return gateway.role(host, port, timeout_s)
+    # observing
+    role = staticmethod(gateway.role)
+    answering_ordinal = staticmethod(gateway.answering_ordinal)
 
     def successor(self, followers: list[str], ordinals: dict[str, int]) -> str:
         # Raft elects whichever follower's randomised timeout fires first: no follower
         # is predictable. Name one deterministically (the highest ordinal).
         return max(followers, key=lambda name: ordinals.get(name, -1))
-
-    def answering_ordinal(self, host: str, port: int, timeout_s: float) -> int | None:
-        return gateway.answering_ordinal(host, port, timeout_s)
 
     def load_worker_class(self) -> type[LoadWorker]:
         from peerchaos.systems.etcd.client import EtcdWorker
@@ -98,88 +82,29 @@ class Etcd(System):
 
         canary_write(host, port, timeout_s)
 
-    # -- ground truth (logs.py) ----------------------------------------------------------
+    # ground truth and causes
+    parse_logs = staticmethod(logs.parse_logs)
+    log_state = staticmethod(logs.log_state)
+    leader_serving = staticmethod(logs.serving_as_leader)
+    split_log_line = staticmethod(logs.split_line)
+    version_from_logs = staticmethod(logs.version_from_logs)
+    trial_causes = staticmethod(causes.trial_causes)
+    environment = staticmethod(settings.environment)
 
-    def parse_logs(self, folder: Path) -> list[dict[str, Any]]:
-        return logs.parse_logs(folder)
-
-    def log_state(self, event: dict[str, Any]) -> str:
-        return logs.log_state(event)
-
-    def leader_serving(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return logs.serving_as_leader(events)
-
-    def split_log_line(self, line: str) -> tuple[float, str] | None:
-        return logs.split_line(line)
-
-    def version_from_logs(self, folder: Path) -> str | None:
-        return logs.version_from_logs(folder)
-
-    # -- causes (causes.py, settings.py) -------------------------------------------------
-
-    def trial_causes(
-        self,
-        truth_events: list[dict[str, Any]],
-        truth: Truth | None,
-        t_fault: float,
-        until: float,
-        spec: dict[str, Any],
-        elected: dict[str, Any],
-        victims: list[str],
-        replicas: int,
-        re_elected: bool,
-        runtime_events: list[dict[str, Any]] = (),
-    ) -> list[dict[str, Any]]:
-        from peerchaos.systems.etcd.causes import trial_causes
-
-        return trial_causes(
-            truth_events,
-            truth,
-            t_fault,
-            until,
-            spec,
-            elected,
-            victims,
-            replicas,
-            re_elected,
-            runtime_events,
-        )
-
-    def environment(self, values: dict[str, Any]) -> dict[str, str]:
-        return settings.environment(values)
-
-    # -- attaching (attach.py) -----------------------------------------------------------
-
-    def attach_container(self, statefulset: dict[str, Any]) -> dict[str, Any] | None:
-        return attach.find_container(statefulset)
-
-    def attach_identity(self, container: dict[str, Any]) -> tuple[str, str | None]:
-        return attach.identity(container)
-
-    def attach_settings(
-        self, container: dict[str, Any], headless_ports: list[dict[str, Any]]
-    ) -> dict[str, Found]:
-        return attach.settings(container, headless_ports)
+    # attaching
+    attach_container = staticmethod(attach.find_container)
+    attach_identity = staticmethod(attach.identity)
+    attach_settings = staticmethod(attach.settings)
+    attach_findings = staticmethod(attach.findings)
+    readiness_kind = staticmethod(attach.readiness_kind)
+    seen_spec = staticmethod(attach.seen_spec)
+    seen_lines = staticmethod(attach.seen_lines)
 
     def attach_live(
         self, ip: str | None, pod: str, container: dict[str, Any], found: dict[str, Found]
     ) -> tuple[dict[str, Found], list[str]]:
         # The gateway names no Raft timing; the container's options are what there is.
         return {}, []
-
-    def attach_findings(
-        self, container: dict[str, Any], found: dict[str, Found], where: str
-    ) -> Findings:
-        return attach.findings(container, found, where)
-
-    def readiness_kind(self, probe: dict[str, Any] | None) -> str:
-        return attach.readiness_kind(probe)
-
-    def seen_spec(self, values: dict[str, Any]) -> dict[str, Any]:
-        return attach.seen_spec(values)
-
-    def seen_lines(self, seen: dict[str, Any], value: Callable[..., str]) -> list[str]:
-        return attach.seen_lines(seen, value)
 
 
 SYSTEM = Etcd()

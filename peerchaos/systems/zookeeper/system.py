@@ -1,23 +1,28 @@
 """ZooKeeper behind the system seam: `SYSTEM`, the object `peerchaos.systems` hands out.
 
-Each member says in a line which module of this package does the work; kazoo and the
-kubernetes client are imported only when a member needs them.
+Each member is the function of this package that does the work (the seam's signatures
+are `base.System`'s); kazoo is imported only when load or a canary write needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from peerchaos.systems.base import Findings, Found, LocalPod, Role, System
-from peerchaos.systems.zookeeper import attach, localpod, logs, manifests, settings
+from peerchaos.systems.base import Role, System
+from peerchaos.systems.zookeeper import (
+    attach,
+    causes,
+    deployments,
+    doctor,
+    localpod,
+    logs,
+    manifests,
+    settings,
+)
 from peerchaos.systems.zookeeper.fourletter import answering_server_id, role
 
 if TYPE_CHECKING:
-    from peerchaos.doctor import Check
     from peerchaos.load import LoadWorker
-    from peerchaos.measure.dnstruth import Truth
     from peerchaos.spec import EnsembleSpec
 
 
@@ -52,30 +57,15 @@ class ZooKeeper(System):
         if spec.headless_service.leader_election_port is None:
             raise ValueError("headless_service.leader_election_port is required for zookeeper")
 
-    # -- objects and processes (manifests.py, localpod.py, doctor.py) ------------------
+    # objects and processes
+    peer_ports = staticmethod(manifests.peer_ports)
+    container = staticmethod(manifests.container)
+    check_container = staticmethod(localpod.check_container)
+    local_command = staticmethod(localpod.local_command)
+    local_ready = staticmethod(localpod.local_ready)
+    local_checks = staticmethod(doctor.local_checks)
 
-    def peer_ports(self, spec: EnsembleSpec) -> list[tuple[str, int]]:
-        return manifests.peer_ports(spec)
-
-    def container(self, spec: EnsembleSpec) -> dict[str, Any]:
-        return manifests.container(spec)
-
-    def check_container(self, container: dict[str, Any]) -> None:
-        localpod.check_container(container)
-
-    def local_command(self, pod: LocalPod) -> list[str]:
-        return localpod.local_command(pod)
-
-    async def local_ready(self, kind: str, host: str, port: int, timeout_s: float) -> bool:
-        return await localpod.local_ready(kind, host, port, timeout_s)
-
-    def local_checks(self, files: Path | None = None) -> list[Check]:
-        from peerchaos.systems.zookeeper.doctor import local_checks
-
-        return local_checks(files)
-
-    # -- observing (fourletter.py, client.py) -------------------------------------------
-
+    # observing (fourletter.py, client.py)
     def role(self, host: str, port: int, timeout_s: float) -> Role:
         found = role(host, port, timeout_s)
         zxid = None if found.zxid is None else hex(found.zxid)
@@ -100,94 +90,25 @@ class ZooKeeper(System):
 
         canary_write(host, port, timeout_s)
 
-    # -- ground truth (logs.py) ----------------------------------------------------------
+    # ground truth, causes and caches
+    parse_logs = staticmethod(logs.parse_logs)
+    log_state = staticmethod(logs.log_state)
+    leader_serving = staticmethod(logs.serving_as_leader)
+    split_log_line = staticmethod(logs.split_line)
+    version_from_logs = staticmethod(logs.version_from_logs)
+    trial_causes = staticmethod(causes.trial_causes)
+    dns_caches = staticmethod(settings.jvm_caches)
+    environment = staticmethod(settings.environment)
 
-    def parse_logs(self, folder: Path) -> list[dict[str, Any]]:
-        return logs.parse_logs(folder)
-
-    def log_state(self, event: dict[str, Any]) -> str:
-        return logs.log_state(event)
-
-    def leader_serving(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return logs.serving_as_leader(events)
-
-    def split_log_line(self, line: str) -> tuple[float, str] | None:
-        return logs.split_line(line)
-
-    def version_from_logs(self, folder: Path) -> str | None:
-        return logs.version_from_logs(folder)
-
-    # -- causes and caches (causes.py, dials.py, settings.py) ------------------------------
-
-    def trial_causes(
-        self,
-        truth_events: list[dict[str, Any]],
-        truth: Truth | None,
-        t_fault: float,
-        until: float,
-        spec: dict[str, Any],
-        elected: dict[str, Any],
-        victims: list[str],
-        replicas: int,
-        re_elected: bool,
-        runtime_events: list[dict[str, Any]] = (),
-    ) -> list[dict[str, Any]]:
-        from peerchaos.systems.zookeeper.causes import trial_causes
-
-        return trial_causes(
-            truth_events,
-            truth,
-            t_fault,
-            until,
-            spec,
-            elected,
-            victims,
-            replicas,
-            re_elected,
-            runtime_events,
-        )
-
-    def dns_caches(self, values: dict[str, Any]) -> tuple[float, float]:
-        return settings.jvm_caches(values)
-
-    def environment(self, values: dict[str, Any]) -> dict[str, str]:
-        return settings.environment(values)
-
-    # -- attaching (attach.py, deployments.py) -------------------------------------------
-
-    def attach_container(self, statefulset: dict[str, Any]) -> dict[str, Any] | None:
-        return attach.find_container(statefulset)
-
-    def attach_identity(self, container: dict[str, Any]) -> tuple[str, str | None]:
-        return attach.identity(container)
-
-    def attach_settings(
-        self, container: dict[str, Any], headless_ports: list[dict[str, Any]]
-    ) -> dict[str, Found]:
-        from peerchaos.systems.zookeeper.deployments import settings as manifest_settings
-
-        return manifest_settings(container, headless_ports)
-
-    def attach_live(
-        self, ip: str | None, pod: str, container: dict[str, Any], found: dict[str, Found]
-    ) -> tuple[dict[str, Found], list[str]]:
-        return attach.live(ip, pod, container, found)
-
-    def attach_findings(
-        self, container: dict[str, Any], found: dict[str, Found], where: str
-    ) -> Findings:
-        return attach.findings(container, found, where)
-
-    def readiness_kind(self, probe: dict[str, Any] | None) -> str:
-        from peerchaos.systems.zookeeper.deployments import readiness_kind
-
-        return readiness_kind(probe)
-
-    def seen_spec(self, values: dict[str, Any]) -> dict[str, Any]:
-        return attach.seen_spec(values)
-
-    def seen_lines(self, seen: dict[str, Any], value: Callable[..., str]) -> list[str]:
-        return attach.seen_lines(seen, value)
+    # attaching (attach.py, deployments.py)
+    attach_container = staticmethod(attach.find_container)
+    attach_identity = staticmethod(attach.identity)
+    attach_settings = staticmethod(deployments.settings)
+    attach_live = staticmethod(attach.live)
+    attach_findings = staticmethod(attach.findings)
+    readiness_kind = staticmethod(deployments.readiness_kind)
+    seen_spec = staticmethod(attach.seen_spec)
+    seen_lines = staticmethod(attach.seen_lines)
 
 
 SYSTEM = ZooKeeper()
